@@ -1,0 +1,44 @@
+# The course's commands. `make lab` and `make test` are the two a newcomer needs.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# the test suite never downloads anything
+TEST_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 MPLBACKEND=Agg
+
+.PHONY: install lab test test-fast lint bench train-model eval-model samples clean
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "The course needs Python 3.11; found " + sys.version.split()[0] + ". Install 3.11 (or use environment.yml with conda) and run make again."'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(VENV)/bin/jupyter labextension list >/dev/null 2>&1 || true
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install the pinned requirements and course_utils
+
+lab: install  ## open JupyterLab on the notebooks
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: install  ## unit tests and every notebook, top to bottom (nbval)
+	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env --durations=15 tests notebooks
+
+test-fast: install  ## unit tests only
+	$(TEST_ENV) $(PY) -m pytest -n 2 tests
+
+lint: install
+	$(VENV)/bin/ruff check course_utils tests assets
+
+bench: install  ## speed and memory of the embedded model (medians, this machine)
+	$(TEST_ENV) $(PY) -m course_utils.minisd.bench
+
+train-model: install  ## train the embedded model from scratch (about 2 h on 2 CPU cores; resumes)
+	$(PY) -m course_utils.minisd.train
+
+eval-model: install  ## prompt adherence, guidance, image-to-image and reproducibility figures
+	$(TEST_ENV) $(PY) -m course_utils.minisd.evaluate
+
+clean:
+	rm -rf build outputs test-artifacts .pytest_cache

@@ -1,0 +1,99 @@
+"""Which device and number format the course computes with.
+
+Taught in: chapter 0 (welcome: checking your setup) and chapter 6 (compute requirements).
+
+The rule: a CUDA GPU computes in float16 (bfloat16 where the card supports it and fp16 is not
+asked for), Apple's MPS in float16, and the CPU always in float32: CPUs have no fast float16
+arithmetic, and Stable Diffusion's VAE overflows in float16 on some inputs anyway.
+Set ``COURSE_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) and ``COURSE_DTYPE`` (``float32``,
+``float16``, ``bfloat16``) to override the choice.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+from .errors import CourseInputError
+
+_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
+           "fp16": torch.float16, "half": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+
+
+def _parse_device(value: str | torch.device, source: str) -> torch.device:
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, TypeError) as e:
+        raise CourseInputError(
+            f"{source}={value!r} is not a device name: use 'cpu', 'cuda', 'cuda:0' or 'mps'.") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise CourseInputError(
+            f"{source}={value!r} asks for a CUDA GPU, but PyTorch sees none on this machine. "
+            "Use 'cpu' (the course runs there with its embedded model) or install a CUDA build of PyTorch.")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise CourseInputError(f"{source}={value!r}: this machine has only {torch.cuda.device_count()} "
+                               "CUDA device(s), numbered from 0.")
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise CourseInputError(f"{source}={value!r} asks for Apple's MPS, which is not available here. "
+                               "Use 'cpu'.")
+    if dev.type not in ("cpu", "cuda", "mps"):
+        raise CourseInputError(f"{source}={value!r}: the course runs on 'cpu', 'cuda' or 'mps'.")
+    return dev
+
+
+def get_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to compute on: `device` if given, else ``$COURSE_DEVICE``, else CUDA, MPS or CPU."""
+    if device is not None:
+        return _parse_device(device, "device")
+    if os.environ.get("COURSE_DEVICE"):
+        return _parse_device(os.environ["COURSE_DEVICE"], "COURSE_DEVICE")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def get_dtype(device: str | torch.device | None = None, dtype: str | torch.dtype | None = None) -> torch.dtype:
+    """The number format for `device`: float32 on the CPU, float16/bfloat16 on a GPU.
+
+    A half-precision dtype asked for on the CPU is refused: it would be slow and is not what
+    the course's results were checked with.
+    """
+    dev = get_device(device)
+    requested = dtype if dtype is not None else os.environ.get("COURSE_DTYPE") or None
+    if isinstance(requested, str):
+        key = requested.lower().removeprefix("torch.")
+        if key not in _DTYPES:
+            raise CourseInputError(
+                f"dtype={requested!r} is not a number format the course uses: choose one of "
+                f"{sorted(set(_DTYPES))}.")
+        requested = _DTYPES[key]
+    if requested is not None:
+        if requested not in (torch.float32, torch.float16, torch.bfloat16):
+            raise CourseInputError(f"dtype={requested} is not supported: use float32, float16 or bfloat16.")
+        if dev.type == "cpu" and requested != torch.float32:
+            raise CourseInputError(
+                f"dtype={requested} was asked for on the CPU; the course computes in float32 there "
+                "(CPUs have no fast half-precision arithmetic). Leave dtype unset or use 'float32'.")
+        return requested
+    if dev.type == "cuda":
+        return torch.float16
+    if dev.type == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def describe(device: str | torch.device | None = None) -> str:
+    """One line about the hardware, for a notebook to print (e.g. ``CPU: 2 cores, float32``)."""
+    dev = get_device(device)
+    dtype = str(get_dtype(dev)).removeprefix("torch.")
+    if dev.type == "cuda":
+        p = torch.cuda.get_device_properties(dev)
+        return f"CUDA GPU {p.name} ({p.total_memory / 2**30:.0f} GiB), {dtype}"
+    if dev.type == "mps":
+        return f"Apple GPU (MPS) on {platform.machine()}, {dtype}"
+    cpu = platform.processor() or platform.machine()
+    return f"CPU ({cpu}): {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, {dtype}"

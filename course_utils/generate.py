@@ -1,0 +1,263 @@
+"""Text-to-image and image-to-image calls that check their inputs and remember how they were made.
+
+Taught in: chapter 4 (the pipeline), chapter 5 (image-to-image) and chapter 7 (the parameters).
+
+Every parameter is checked before any work starts, and a bad one raises `CourseInputError`
+naming the parameter, its value and the allowed range. Noise comes from a seeded CPU
+``torch.Generator``, so the same seed and parameters remake the same picture on the same machine
+and library versions (not across different hardware: GPUs and CPUs round differently).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from PIL import Image, PngImagePlugin
+
+from .errors import CourseInputError, CourseSetupError
+from .images import fit_square, image_grid, load_image
+from .models import load_pipeline
+
+MAX_SEED = 2**63 - 1
+MAX_IMAGES = 16
+
+# callback(step_index, timestep, latents, predicted_x0): latents after the step, x̂0 from before it
+StepCallback = Callable[[int, int, torch.Tensor, torch.Tensor | None], None]
+
+
+@dataclass
+class GenerationResult:
+    """Pictures and every parameter that made them (``params``), with the time it took."""
+
+    images: list[Image.Image]
+    params: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def image(self) -> Image.Image:
+        """The first picture."""
+        return self.images[0]
+
+    def grid(self, cols: int | None = None, scale: int = 1) -> Image.Image:
+        g = image_grid(self.images, cols=cols)
+        return g.resize((g.width * scale, g.height * scale), Image.Resampling.NEAREST) if scale > 1 else g
+
+    def save(self, path: str | Path) -> Path:
+        """Save the first picture as PNG, with the parameters written into its text metadata."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = PngImagePlugin.PngInfo()
+        for k, v in self.params.items():
+            meta.add_text(k, str(v))
+        self.image.save(path, pnginfo=meta)
+        return path
+
+    def _repr_png_(self):  # shown by Jupyter as a picture
+        g = self.grid()
+        scale = max(1, 256 // max(1, g.height))
+        return self.grid(scale=scale)._repr_png_()
+
+
+# --- checks ---------------------------------------------------------------------------------------
+def _check_int(name: str, value, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or (
+            isinstance(value, float) and (not value.is_integer())):
+        raise CourseInputError(f"{name}={value!r} must be a whole number between {lo} and {hi}.")
+    value = int(value)
+    if not lo <= value <= hi:
+        raise CourseInputError(f"{name}={value} is out of range: it must be between {lo} and {hi}.")
+    return value
+
+
+def _check_float(name: str, value, lo: float, hi: float, lo_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise CourseInputError(f"{name}={value!r} must be a number in {'(' if lo_open else '['}{lo}, {hi}].")
+    value = float(value)
+    if value < lo or value > hi or (lo_open and value == lo):
+        raise CourseInputError(
+            f"{name}={value} is out of range: it must be in {'(' if lo_open else '['}{lo}, {hi}].")
+    return value
+
+
+def _check_prompt(name: str, prompt, tokenizer=None) -> str:
+    if not isinstance(prompt, str):
+        raise CourseInputError(f"{name} must be text (a str), not {type(prompt).__name__}: {prompt!r}.")
+    if len(prompt) > 2000:
+        raise CourseInputError(f"{name} is {len(prompt)} characters long; keep it under 2000 "
+                               "(the text encoder reads only the first tokens anyway).")
+    return prompt
+
+
+def check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed, height, width, num_images,
+                 eta, strength=None) -> dict:
+    """Check every parameter of a generation call; return them cleaned up (ints, floats).
+
+    Raises `CourseInputError` naming the first bad parameter, its value and the allowed range.
+    """
+    prompt = _check_prompt("prompt", prompt)
+    if negative_prompt is not None:
+        negative_prompt = _check_prompt("negative_prompt", negative_prompt)
+    T = int(pipe.scheduler.config.num_train_timesteps)
+    steps = _check_int("steps", steps, 1, T)
+    guidance = _check_float("guidance", guidance, 0.0, 50.0)
+    if seed is None:
+        seed = random.SystemRandom().randrange(0, 2**31)
+    seed = _check_int("seed", seed, 0, MAX_SEED)
+    factor = int(pipe.vae_scale_factor)
+    for name, v in (("height", height), ("width", width)):
+        v = _check_int(name, v, factor, 2048)
+        if v % factor:
+            raise CourseInputError(
+                f"{name}={v} must be a multiple of {factor} (the VAE shrinks each side {factor}-fold): "
+                f"try {max(factor, v // factor * factor)}.")
+    num_images = _check_int("num_images", num_images, 1, MAX_IMAGES)
+    eta = _check_float("eta", eta, 0.0, 1.0)
+    out = dict(prompt=prompt, negative_prompt=negative_prompt, steps=steps, guidance=guidance, seed=seed,
+               height=int(height), width=int(width), num_images=num_images, eta=eta)
+    if strength is not None:
+        strength = _check_float("strength", strength, 0.0, 1.0, lo_open=True)
+        if int(steps * strength) < 1:
+            raise CourseInputError(
+                f"strength={strength} with steps={steps} runs int(steps x strength) = "
+                f"{int(steps * strength)} denoising steps; it must be at least 1: raise steps to "
+                f"{math.ceil(1 / strength)} or strength to {1 / steps:.2f}.")
+        out["strength"] = strength
+    return out
+
+
+# --- the calls ----------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _capture_x0(scheduler):
+    """Record each scheduler step's predicted x0 (``pred_original_sample``) while inside the block."""
+    box: dict = {"x0": None}
+    original = scheduler.step
+
+    def step(*args, **kwargs):
+        out = original(*args, **kwargs)
+        if isinstance(out, tuple):  # return_dict=False: (prev_sample, pred_original_sample, ...)
+            box["x0"] = out[1] if len(out) > 1 else None
+        else:
+            box["x0"] = getattr(out, "pred_original_sample", None)
+        return out
+
+    scheduler.step = step
+    try:
+        yield box
+    finally:
+        del scheduler.step  # the instance attribute goes; the class's method is back
+
+
+def _generators(seed: int, n: int) -> list[torch.Generator]:
+    # one CPU generator per picture: picture i of a batch equals a single picture made with seed + i
+    return [torch.Generator("cpu").manual_seed(seed + i) for i in range(n)]
+
+
+def _run(pipe, task: str, call_kwargs: dict, params: dict, callback: StepCallback | None) -> GenerationResult:
+    kwargs = dict(call_kwargs)
+    box = None
+    if callback is not None:
+        def on_step_end(p, i, t, tensors):
+            callback(i, int(t), tensors["latents"].detach().float().cpu(),
+                     None if box["x0"] is None else box["x0"].detach().float().cpu())
+            return tensors
+
+        kwargs.update(callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
+    t0 = time.perf_counter()
+    try:
+        with _capture_x0(pipe.scheduler) if callback is not None else contextlib.nullcontext() as box:
+            with torch.inference_mode():
+                images = pipe(**kwargs).images
+    except torch.OutOfMemoryError as e:
+        raise CourseSetupError(
+            "The device ran out of memory while generating. Nothing was lost: try fewer pictures "
+            "(num_images), a smaller height/width, fewer steps are no help here, or close other notebooks; "
+            "on a GPU `pipe.enable_attention_slicing()` also helps.") from e
+    seconds = time.perf_counter() - t0
+    info = getattr(pipe, "course_model", None)
+    params = dict(task=task, **params, model=getattr(info, "key", "?"), model_source=getattr(info, "source", "?"),
+                  scheduler=type(pipe.scheduler).__name__, device=str(pipe.device),
+                  dtype=str(pipe.unet.dtype).removeprefix("torch."), torch=torch.__version__,
+                  diffusers=__import__("diffusers").__version__)
+    return GenerationResult(images=list(images), params=params, seconds=seconds)
+
+
+def text_to_image(prompt: str, *, negative_prompt: str | None = None, steps: int | None = None,
+                  guidance: float | None = None, seed: int | None = 0, height: int | None = None,
+                  width: int | None = None, num_images: int = 1, eta: float = 0.0, pipe=None,
+                  model: str = "auto", callback: StepCallback | None = None) -> GenerationResult:
+    """Make pictures from a prompt, reproducibly.
+
+    Parameters
+    ----------
+    prompt : what to draw. ``negative_prompt``: what to steer away from (replaces the empty prompt
+        of classifier-free guidance).
+    steps : denoising steps (>= 1; default: the model's, 20 for the embedded model).
+    guidance : classifier-free guidance scale (>= 0; 0 and 1 both switch guidance off).
+    seed : the seed of the initial noise (0 .. 2**63-1); ``None`` draws one and records it.
+    height, width : picture size in pixels, multiples of the VAE factor (default: the model's).
+    num_images : 1 to 16; picture i equals a single picture made with ``seed + i``.
+    callback : called after each step as ``callback(i, t, latents, predicted_x0)`` (CPU tensors,
+        shape (num_images, 4, height/f, width/f)).
+
+    Returns a `GenerationResult` (``.images``, ``.image``, ``.params``, ``.seconds``).
+    """
+    pipe = pipe or load_pipeline(model, "text-to-image", verbose=False)
+    info = pipe.course_model if hasattr(pipe, "course_model") else None
+    steps = steps if steps is not None else getattr(info, "steps", 20)
+    guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)
+    size = getattr(info, "resolution", pipe.unet.config.sample_size * pipe.vae_scale_factor)
+    p = check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed,
+                     size if height is None else height, size if width is None else width,
+                     num_images, eta)
+    call = dict(prompt=[p["prompt"]] * p["num_images"],
+                negative_prompt=None if p["negative_prompt"] is None else [p["negative_prompt"]] * p["num_images"],
+                num_inference_steps=p["steps"], guidance_scale=p["guidance"], height=p["height"],
+                width=p["width"], eta=p["eta"], generator=_generators(p["seed"], p["num_images"]))
+    return _run(pipe, "text-to-image", call, p, callback)
+
+
+def image_to_image(image, prompt: str, *, strength: float = 0.6, negative_prompt: str | None = None,
+                   steps: int | None = None, guidance: float | None = None, seed: int | None = 0,
+                   size: int | tuple[int, int] | None = None, num_images: int = 1, eta: float = 0.0,
+                   pipe=None, model: str = "auto", callback: StepCallback | None = None) -> GenerationResult:
+    """Redraw `image` (a path, PIL image or array) following `prompt`.
+
+    ``strength`` in (0, 1] sets how much noise is added to the picture first: the pipeline runs only
+    ``int(steps x strength)`` denoising steps, and ``strength=1`` ignores the picture entirely.
+    The picture is centre-cropped to a square and resized to the model's resolution unless
+    ``size`` (an int or (width, height)) says otherwise. Other parameters as in `text_to_image`.
+    """
+    pipe = pipe or load_pipeline(model, "image-to-image", verbose=False)
+    if "strength" not in pipe.__call__.__code__.co_varnames:
+        from diffusers import StableDiffusionImg2ImgPipeline
+
+        base = pipe
+        pipe = StableDiffusionImg2ImgPipeline(**base.components, requires_safety_checker=False)
+        pipe.set_progress_bar_config(**getattr(base, "_progress_bar_config", {}))
+        pipe.course_model = getattr(base, "course_model", None)
+    info = getattr(pipe, "course_model", None)
+    steps = steps if steps is not None else getattr(info, "steps", 20)
+    guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)
+    res = getattr(info, "resolution", pipe.unet.config.sample_size * pipe.vae_scale_factor)
+    img = load_image(image)
+    if size is None:
+        img = fit_square(img, res)
+    elif isinstance(size, int):
+        img = fit_square(img, size)
+    else:
+        img = load_image(img, size=size)
+    p = check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed, img.height, img.width,
+                     num_images, eta, strength=strength)
+    call = dict(image=img, prompt=[p["prompt"]] * p["num_images"],
+                negative_prompt=None if p["negative_prompt"] is None else [p["negative_prompt"]] * p["num_images"],
+                strength=p["strength"], num_inference_steps=p["steps"], guidance_scale=p["guidance"],
+                eta=p["eta"], generator=_generators(p["seed"], p["num_images"]))
+    p["denoising_steps_run"] = int(p["steps"] * p["strength"])
+    return _run(pipe, "image-to-image", call, p, callback)

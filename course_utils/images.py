@@ -1,0 +1,811 @@
+"""Loading pictures safely, converting between PIL, NumPy and torch, and laying out grids.
+
+The course meets MAU, its cat, in chapter 1 and feeds MAU's photo (or the learner's own cat) to
+the image-to-image pipeline from chapter 5 on. Every picture a learner brings goes through
+`load_image`, which checks the file before the model ever sees it: a missing file, a text file
+with a ``.jpg`` name, a truncated download or a decompression bomb all end in one
+`CourseInputError` that says what was wrong and what to do.
+
+Conventions used by every helper here:
+
+- a PIL image is RGB (or RGBA when asked for), 8 bits per channel;
+- a NumPy image is ``float32`` of shape ``(H, W, 3)`` with values in ``[0, 1]``;
+- a torch image is ``float32`` of shape ``(1, 3, H, W)`` with values in ``[-1, 1]``, the range a
+  Stable Diffusion VAE expects.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from collections.abc import Sequence
+from numbers import Integral
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+
+from .errors import CourseInputError
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = [
+    "MAU_PATH",
+    "fit_square",
+    "image_grid",
+    "load_image",
+    "mau",
+    "to_numpy",
+    "to_pil",
+    "to_tensor",
+]
+
+#: The course's photo of MAU (scikit-image's public-domain "chelsea"; see ``assets/CREDITS.md``).
+MAU_PATH = Path(__file__).resolve().parents[1] / "assets" / "mau.jpg"
+
+#: Environment variable that puts the learner's own cat in MAU's place.
+CAT_PHOTO_ENV = "COURSE_CAT_PHOTO"
+
+_WHITE = (255, 255, 255)
+# Modes that carry an alpha channel of their own (others may carry a transparent colour instead).
+_ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
+
+
+# ----------------------------------------------------------------------------------------------
+# load_image
+# ----------------------------------------------------------------------------------------------
+
+
+def load_image(
+    source: str | os.PathLike | Image.Image | np.ndarray,
+    size: int | tuple[int, int] | None = None,
+    keep_alpha: bool = False,
+    min_size: int = 32,
+    max_pixels: int = 50_000_000,
+) -> Image.Image:
+    r"""Load a picture from a file, a PIL image or a NumPy array, checked and converted to RGB.
+
+    Taught in chapter 1 (meeting MAU) and used for every photo from chapter 5 (image-to-image) on.
+
+    The picture is turned upright with its EXIF orientation (phones store portrait photos as
+    rotated landscapes), and every mode Pillow can open is converted to 8-bit RGB: palette,
+    grayscale, black-and-white, CMYK, YCbCr, LAB, HSV, 16-bit (scaled by 257, not clipped) and
+    32-bit integer or floating-point images (scaled by their value range, see Notes). Transparent
+    parts are laid on white unless ``keep_alpha`` is set.
+
+    Args:
+        source (`str`, `os.PathLike`, `PIL.Image.Image` or `np.ndarray`):
+            A path to an image file, an image already opened with PIL, or an array of shape
+            ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)`` holding ``uint8`` values
+            (integers in 0..255 are accepted in any integer dtype) or floats in ``[0, 1]``.
+        size (`int` or `tuple[int, int]`, *optional*):
+            ``None`` keeps the picture's size. An `int` resizes so that the longer side has that
+            many pixels, keeping the aspect ratio. A ``(width, height)`` tuple resizes to exactly
+            that size. Resizing uses Lanczos filtering.
+        keep_alpha (`bool`, defaults to `False`):
+            Return an RGBA image (opaque where the source had no transparency) instead of laying
+            transparent parts on white.
+        min_size (`int`, defaults to 32):
+            Smallest width and height accepted, in pixels, checked before resizing.
+        max_pixels (`int`, defaults to 50_000_000):
+            Largest ``width * height`` accepted. A file's size is read from its header before any
+            pixel is decoded, so a decompression bomb is refused without using memory. Pillow's
+            own limit (``PIL.Image.MAX_IMAGE_PIXELS * 2``) still applies on top of this one.
+
+    Returns:
+        `PIL.Image.Image`: an ``RGB`` image, or ``RGBA`` when ``keep_alpha=True``. A new image
+        that shares nothing with ``source``; for an animated file, its first frame.
+
+    Raises:
+        `CourseInputError`: for anything wrong with the input (missing file, folder, not an
+        image, truncated or corrupt file, too small, too large, bad array, bad ``size``). The
+        message names the file (or "the array" / "the image"), says what is wrong and what to do.
+
+    Notes:
+        Images with 32-bit samples (modes ``I`` and ``F``) have no fixed range. Floats in
+        ``[0, 1]`` are multiplied by 255, values already in ``0..255`` are kept, and anything
+        else is stretched from its minimum (black) to its maximum (white).
+
+    Examples:
+        >>> import course_utils as cu
+        >>> img = cu.load_image(cu.MAU_PATH, size=256)
+        >>> img.mode, max(img.size)
+        ('RGB', 256)
+    """
+    # 1. Check the arguments that do not depend on the picture, so a typo fails at once.
+    name = _describe(source)
+    _check_positive_int(min_size, "min_size", hint="32 suits the course's models")
+    _check_positive_int(max_pixels, "max_pixels", hint="the default is 50_000_000")
+    target = _check_size_argument(size, max_pixels)
+
+    # Pillow reports odd files with warnings (a decompression-bomb warning, a palette with a
+    # transparent colour, damaged EXIF data). Inside this function they are recorded, not shown:
+    # what matters to the learner becomes a CourseInputError below.
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+
+        # 2. Get a fully decoded PIL image, whatever the source.
+        if isinstance(source, (str, os.PathLike)):
+            img = _open_file(source, name, max_pixels)
+        elif isinstance(source, Image.Image):
+            img = _from_pil(source, name, max_pixels)
+        elif isinstance(source, np.ndarray):
+            img = _from_array(source, name, min_size, max_pixels)
+        else:
+            raise CourseInputError(_wrong_source_type(source))
+
+        # 3. Turn it upright: EXIF orientation 6 means "rotate 90° clockwise to view".
+        try:
+            img = ImageOps.exif_transpose(img)
+        except Exception:  # damaged EXIF data must not stop a usable photo: keep it as stored
+            pass
+
+        # 4. Check its size.
+        width, height = img.size
+        if width < min_size or height < min_size:
+            raise CourseInputError(
+                f"{_capital(name)} is only {width}×{height} pixels; the course needs at least "
+                f"{min_size} pixels on each side. Use a larger picture (a phone photo is fine), or "
+                f"pass min_size=... if you really want a tiny one."
+            )
+
+        # 5. Convert to 8-bit RGB (or RGBA), then resize.
+        img = _to_rgb(img, name, keep_alpha)
+        if target is not None:
+            new_size = _target_size(target, img.size)
+            if new_size[0] * new_size[1] > max_pixels:
+                raise CourseInputError(
+                    f"size={size!r} would make {name} {new_size[0]}×{new_size[1]} pixels, "
+                    f"more than max_pixels={max_pixels:,}. Pass a smaller size, e.g. size=512."
+                )
+            img = img.resize(new_size, Image.Resampling.LANCZOS)
+    return img
+
+
+def _describe(source: Any) -> str:
+    """Name the input the way an error message should: the file's path, or what it is."""
+    if isinstance(source, (str, os.PathLike)):
+        return f"the file '{os.fspath(source)}'"
+    if isinstance(source, np.ndarray):
+        return "the array"
+    if isinstance(source, Image.Image):
+        return "the image"
+    return "the input"
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _wrong_source_type(source: Any) -> str:
+    kind = type(source).__name__
+    hint = "Pass a path to an image file (str or pathlib.Path), a PIL image, or a NumPy array."
+    if type(source).__module__.startswith("torch"):
+        hint = "For a torch tensor, pass cu.to_pil(tensor) instead: it makes a PIL image of it."
+    elif isinstance(source, (bytes, bytearray)):
+        hint = (
+            "For bytes read from a file, pass the file's path instead, or open them with "
+            "PIL.Image.open(io.BytesIO(data)) and pass the image."
+        )
+    return f"load_image cannot read a value of type {kind}. {hint}"
+
+
+def _check_positive_int(value: Any, arg: str, hint: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise CourseInputError(f"{arg} must be a positive whole number, got {value!r}; {hint}.")
+
+
+def _check_size_argument(size: Any, max_pixels: int) -> tuple[str, int | tuple[int, int]] | None:
+    """Validate ``size``; return ("long", n), ("exact", (w, h)) or None."""
+    if size is None:
+        return None
+    hint = "Pass an int (the longer side, e.g. size=512) or a (width, height) tuple (e.g. size=(512, 512))."
+    if isinstance(size, Integral) and not isinstance(size, bool):
+        if size < 1:
+            raise CourseInputError(f"size must be at least 1 pixel, got size={size!r}. {hint}")
+        return ("long", int(size))
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        if all(isinstance(s, Integral) and not isinstance(s, bool) and s >= 1 for s in size):
+            w, h = int(size[0]), int(size[1])
+            if w * h > max_pixels:
+                raise CourseInputError(
+                    f"size={tuple(size)!r} is too large: {w * h:,} pixels, more than "
+                    f"max_pixels={max_pixels:,}. Pass a smaller size, e.g. size=512."
+                )
+            return ("exact", (w, h))
+    raise CourseInputError(
+        f"size must be None, a positive int or a (width, height) pair, got {size!r}. {hint}"
+    )
+
+
+def _target_size(target: tuple[str, Any], current: tuple[int, int]) -> tuple[int, int]:
+    kind, value = target
+    if kind == "exact":
+        return value
+    width, height = current
+    scale = value / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _check_pixel_count(width: int, height: int, name: str, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise CourseInputError(
+            f"{_capital(name)} is {width}×{height} = {width * height:,} pixels, more than the "
+            f"{max_pixels:,} allowed; decoding it could fill the computer's memory (a file like this "
+            "can be a 'decompression bomb'). Use a smaller picture (a few megapixels is plenty, the "
+            "models work at 512×512 or less), or pass max_pixels=... if you trust the file."
+        )
+
+
+def _open_file(source: str | os.PathLike, name: str, max_pixels: int) -> Image.Image:
+    """Open, check and fully decode an image file."""
+    text = os.fspath(source)
+    if isinstance(text, bytes):
+        text = os.fsdecode(text)
+    if text.startswith(("http://", "https://")):
+        raise CourseInputError(
+            f"{_capital(name)} is a web address; load_image reads files on this computer. Download "
+            "the picture first (right click, 'Save image as...') and pass the saved file's path."
+        )
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise CourseInputError(
+            f"{_capital(name)} does not exist (looked for {path.absolute()}). Check the spelling, "
+            "or give the full path; relative paths start from the notebook's folder "
+            f"({Path.cwd()})."
+        )
+    if path.is_dir():
+        raise CourseInputError(
+            f"{_capital(name)} is a folder, not an image. Pass the path of one picture inside it, "
+            "e.g. Path(folder) / 'cat.jpg'."
+        )
+
+    # Image.open reads only the header: the size is known before any pixel is decoded.
+    try:
+        img = Image.open(path)
+    except UnidentifiedImageError as err:
+        raise CourseInputError(
+            f"{_capital(name)} is not a picture Pillow can read ({_sniff(path)}). Open it in an image "
+            "viewer to check it, then save or export it as JPEG or PNG and try again."
+        ) from err
+    except Image.DecompressionBombError as err:
+        raise CourseInputError(
+            f"{_capital(name)} claims a size above Pillow's safety limit ({err}). It is either "
+            "broken or a 'decompression bomb'; use a smaller picture."
+        ) from err
+    except PermissionError as err:
+        raise CourseInputError(
+            f"{_capital(name)} cannot be read: permission denied. Copy the picture somewhere you "
+            "own (e.g. next to the notebook) and pass that path."
+        ) from err
+    except Exception as err:
+        raise CourseInputError(
+            f"{_capital(name)} could not be opened as an image ({type(err).__name__}: {err}). The "
+            "file may be damaged; save or export the picture again as JPEG or PNG and retry."
+        ) from err
+
+    with img:
+        if img.format == "EPS":
+            raise CourseInputError(
+                f"{_capital(name)} is an EPS (PostScript) file, which needs Ghostscript to draw. "
+                "Export the picture as PNG or JPEG and load that instead."
+            )
+        _check_pixel_count(img.width, img.height, name, max_pixels)
+        # Decode every pixel now, so a truncated download fails here with a clear message
+        # instead of later, deep inside a model.
+        try:
+            img.load()
+        except (Image.DecompressionBombError, MemoryError) as err:
+            raise CourseInputError(
+                f"{_capital(name)} is too large to decode in memory ({err}). Use a smaller picture."
+            ) from err
+        except Exception as err:
+            raise CourseInputError(
+                f"{_capital(name)} is damaged or incomplete ({err}); it may be a download that "
+                "did not finish. Download or copy the picture again, or re-save it in an image "
+                "editor, and retry."
+            ) from err
+        # Detach the decoded pixels (with palette and info) from the file, which `with` then closes.
+        return img.copy()
+
+
+def _sniff(path: Path) -> str:
+    """A short description of what a non-image file starts with."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return "it could not be read"
+    if not head:
+        return "it is empty"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return f"it has {path.stat().st_size:,} bytes in no image format Pillow knows"
+    first = text.strip().splitlines()[0][:40] if text.strip() else ""
+    return f"it looks like text, starting with {first!r}"
+
+
+def _from_pil(source: Image.Image, name: str, max_pixels: int) -> Image.Image:
+    _check_pixel_count(source.width, source.height, name, max_pixels)
+    try:
+        source.load()
+        return source.copy()
+    except Exception as err:
+        raise CourseInputError(
+            f"{_capital(name)} could not be decoded ({err}); the file it was opened from may be "
+            "damaged or incomplete, or already closed. Load the file with cu.load_image(path) instead."
+        ) from err
+
+
+def _from_array(arr: np.ndarray, name: str, min_size: int, max_pixels: int) -> Image.Image:
+    """Turn a (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array into an L, RGB or RGBA image."""
+    shape_hint = (
+        "Image arrays are (height, width) for gray, (height, width, 3) for RGB or "
+        "(height, width, 4) for RGBA."
+    )
+    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[2] not in (1, 3, 4):
+        raise CourseInputError(
+            f"The array has shape {arr.shape}, which looks channels-first (the torch layout). "
+            f"{shape_hint} Use arr.transpose(1, 2, 0), or cu.to_pil(tensor) for a torch tensor."
+        )
+    if arr.ndim == 4 and arr.shape[0] == 1:
+        raise CourseInputError(
+            f"The array has shape {arr.shape}, a batch of one. {shape_hint} Use arr[0] (and "
+            "arr[0].transpose(1, 2, 0) if the channels come first)."
+        )
+    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))):
+        raise CourseInputError(f"The array has shape {arr.shape}. {shape_hint}")
+    height, width = arr.shape[:2]
+    if height < min_size or width < min_size:
+        raise CourseInputError(
+            f"The array is only {width}×{height} pixels; the course needs at least {min_size} "
+            "pixels on each side. Use a larger picture, or pass min_size=... if you really want a tiny one."
+        )
+    _check_pixel_count(width, height, name, max_pixels)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[:, :, 0]
+
+    if arr.dtype == np.uint8:
+        data = arr
+    elif arr.dtype == np.bool_:
+        data = arr.astype(np.uint8) * 255
+    elif np.issubdtype(arr.dtype, np.floating):
+        bad = ~np.isfinite(arr)
+        if bad.any():
+            nans = int(np.isnan(arr).sum())
+            what = f"{nans:,} NaN values" if nans else f"{int(bad.sum()):,} infinite values"
+            raise CourseInputError(
+                f"The array has {what}: it is not a picture yet. This usually means a computation "
+                "went wrong before (a division by zero, a diverged model). Check where the array "
+                "comes from; np.nan_to_num(arr) replaces them if you must."
+            )
+        low, high = float(arr.min()), float(arr.max())
+        tol = 1e-3
+        if low < -tol or high > 1 + tol:
+            if low >= -1 - tol and low < -tol and high <= 1 + tol:
+                fix = "It looks like [-1, 1] (the model's range): use (arr + 1) / 2."
+            elif low >= 0 and high <= 255 + tol:
+                fix = "It looks like 0..255: use arr.astype(np.uint8), or arr / 255."
+            else:
+                fix = "Rescale it, e.g. (arr - arr.min()) / (arr.max() - arr.min())."
+            raise CourseInputError(
+                f"The array holds floats from {low:.4g} to {high:.4g}; float images must lie in "
+                f"[0, 1]. {fix}"
+            )
+        data = np.rint(np.clip(arr, 0.0, 1.0) * 255.0).astype(np.uint8)
+    elif np.issubdtype(arr.dtype, np.integer):
+        low, high = int(arr.min()), int(arr.max())
+        if low < 0 or high > 255:
+            sixteen_bit = 0 <= low and high <= 65535
+            fix = "For 16-bit data use arr / 65535." if sixteen_bit else "Rescale it to 0..255."
+            raise CourseInputError(
+                f"The array holds {arr.dtype} values from {low} to {high}; integer images must "
+                f"lie in 0..255 (uint8). {fix}"
+            )
+        data = arr.astype(np.uint8)
+    else:
+        raise CourseInputError(
+            f"The array has dtype {arr.dtype}; images must be uint8 (0..255) or float (0 to 1). "
+            "Convert it with arr.astype(np.uint8) or arr.astype(np.float32) after scaling."
+        )
+    mode = "L" if data.ndim == 2 else {3: "RGB", 4: "RGBA"}[data.shape[2]]
+    return Image.fromarray(np.ascontiguousarray(data), mode=mode)
+
+
+def _to_rgb(img: Image.Image, name: str, keep_alpha: bool) -> Image.Image:
+    """Convert any Pillow mode to RGB, or RGBA when ``keep_alpha``."""
+    mode = img.mode
+    # Samples wider than 8 bits first: scale them, do not let Pillow clip them.
+    if mode in _SIXTEEN_BIT_MODES or mode in ("I", "F"):
+        img = _wide_to_l(img, name)
+        mode = "L"
+
+    has_alpha = mode in _ALPHA_MODES or "transparency" in img.info
+    try:
+        if has_alpha:
+            rgba = img.convert("RGBA")
+            if keep_alpha:
+                return rgba
+            white = Image.new("RGBA", rgba.size, (*_WHITE, 255))
+            return Image.alpha_composite(white, rgba).convert("RGB")
+        rgb = img if mode == "RGB" else img.convert("RGB")
+    except (ValueError, OSError) as err:
+        raise CourseInputError(
+            f"{_capital(name)} uses the pixel format '{mode}', which could not be converted to RGB "
+            f"({err}). Save it as an ordinary 8-bit RGB PNG or JPEG in an image editor and retry."
+        ) from err
+    return rgb.convert("RGBA") if keep_alpha else rgb
+
+
+def _wide_to_l(img: Image.Image, name: str) -> Image.Image:
+    """Scale a 16-bit, 32-bit integer or float grayscale image to 8-bit ``L``."""
+    arr = np.asarray(img)
+    if img.mode in _SIXTEEN_BIT_MODES:
+        # 65535 / 255 = 257: the full 16-bit range maps onto the full 8-bit range.
+        out = np.rint(arr.astype(np.float64) / 257.0)
+        return Image.fromarray(out.astype(np.uint8), mode="L")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise CourseInputError(
+            f"{_capital(name)} is a floating-point image with NaN or infinite values, so it has no "
+            "colours to show. Check how the file was made, or replace the values with np.nan_to_num."
+        )
+    low, high = float(arr.min()), float(arr.max())
+    if img.mode == "F" and low >= 0 and high <= 1:
+        out = arr * 255.0  # floats in [0, 1]
+    elif low >= 0 and high <= 255:
+        out = arr  # 8-bit values in a wider container
+    elif high > low:
+        out = (arr - low) / (high - low) * 255.0  # stretch the value range onto 0..255
+    else:
+        out = np.zeros_like(arr)
+    return Image.fromarray(np.rint(np.clip(out, 0, 255)).astype(np.uint8), mode="L")
+
+
+# ----------------------------------------------------------------------------------------------
+# MAU
+# ----------------------------------------------------------------------------------------------
+
+
+def mau(size: int | tuple[int, int] | None = None) -> Image.Image:
+    r"""Load the photo of MAU, the course's cat, or the learner's own cat.
+
+    Taught in chapter 1 (meeting MAU); used in every chapter that draws on a photo.
+
+    MAU's photo is ``assets/mau.jpg``. A learner who sets the environment variable
+    ``COURSE_CAT_PHOTO`` to the path of their own picture before starting JupyterLab gets that
+    picture instead, in every notebook.
+
+    Args:
+        size (`int` or `tuple[int, int]`, *optional*):
+            As in `load_image`: the longer side, or an exact ``(width, height)``.
+
+    Returns:
+        `PIL.Image.Image`: an RGB image.
+
+    Raises:
+        `CourseInputError`: if the photo is missing or cannot be read, with a hint naming
+        ``COURSE_CAT_PHOTO`` when that is where the path came from.
+
+    Examples:
+        >>> import course_utils as cu
+        >>> cu.mau(size=256).size
+        (256, 170)
+    """
+    own = os.environ.get(CAT_PHOTO_ENV, "").strip()
+    if own:
+        try:
+            return load_image(own, size=size)
+        except CourseInputError as err:
+            raise CourseInputError(
+                f"{err} (This path comes from the environment variable {CAT_PHOTO_ENV}; fix it, or "
+                f"unset it to use MAU's photo.)"
+            ) from None
+    if not MAU_PATH.exists():
+        raise CourseInputError(
+            f"MAU's photo is missing: {MAU_PATH} does not exist. Restore it with "
+            "`git checkout assets/mau.jpg`, or recreate it with `python assets/make_assets.py`."
+        )
+    return load_image(MAU_PATH, size=size)
+
+
+# ----------------------------------------------------------------------------------------------
+# Conversions
+# ----------------------------------------------------------------------------------------------
+
+
+def _rgb(img: Image.Image | np.ndarray, what: str) -> Image.Image:
+    """Any picture load_image accepts, as RGB, with no minimum size."""
+    if not isinstance(img, (Image.Image, np.ndarray)):
+        raise CourseInputError(
+            f"{what} expects a PIL image or a NumPy array, got a {type(img).__name__}. "
+            "Load a file with cu.load_image(path) first."
+        )
+    return load_image(img, min_size=1)
+
+
+def to_tensor(img: Image.Image | np.ndarray) -> torch.Tensor:
+    r"""Turn a picture into the tensor a diffusion model's VAE expects.
+
+    Taught in chapter 4 (the generation pipeline), where MAU's photo enters the VAE.
+
+    Args:
+        img (`PIL.Image.Image` or `np.ndarray`):
+            The picture; any mode or array `load_image` accepts (transparency is laid on white).
+
+    Returns:
+        `torch.FloatTensor` of shape ``(1, 3, H, W)``: values in ``[-1, 1]``, ``float32``, on the CPU.
+
+    Examples:
+        >>> x = cu.to_tensor(cu.mau(size=64))
+        >>> x.shape, x.min() >= -1, x.max() <= 1
+        (torch.Size([1, 3, 43, 64]), tensor(True), tensor(True))
+    """
+    import torch
+
+    arr = to_numpy(_rgb(img, "to_tensor"))
+    # x = 2 · p − 1 maps pixel values p ∈ [0, 1] onto the model's range [-1, 1].
+    x = torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0)
+    return (x * 2.0 - 1.0).contiguous()
+
+
+def to_pil(tensor: torch.Tensor) -> Image.Image:
+    r"""Turn a model's image tensor back into a PIL picture.
+
+    Taught in chapter 4 (the generation pipeline), after the VAE decodes the latents.
+
+    Args:
+        tensor (`torch.Tensor` of shape ``(3, H, W)`` or ``(1, 3, H, W)``):
+            Values in ``[-1, 1]``; values outside are clamped (a decoder overshoots a little).
+            Any dtype and device.
+
+    Returns:
+        `PIL.Image.Image`: an RGB image of size ``(W, H)``.
+
+    Raises:
+        `CourseInputError`: for another shape, a batch of several images, or NaN values.
+    """
+    import torch
+
+    if not isinstance(tensor, torch.Tensor):
+        hint = "for a NumPy array use cu.load_image(arr)" if isinstance(tensor, np.ndarray) else ""
+        raise CourseInputError(
+            f"to_pil expects a torch tensor of shape (3, H, W) or (1, 3, H, W), got a "
+            f"{type(tensor).__name__}{'; ' + hint if hint else ''}."
+        )
+    shape = tuple(tensor.shape)
+    if tensor.ndim == 4 and shape[0] > 1 and shape[1] == 3:
+        raise CourseInputError(
+            f"to_pil got a batch of {shape[0]} images {shape}; it turns one image into a picture. "
+            "Use cu.to_pil(batch[i]) for one, or cu.image_grid(batch) for all of them."
+        )
+    if tensor.ndim == 4 and shape[0] == 1:
+        tensor = tensor[0]
+    if tensor.ndim != 3 or tensor.shape[0] != 3:
+        raise CourseInputError(
+            f"to_pil expects a tensor of shape (3, H, W) or (1, 3, H, W), got {shape}. A VAE's "
+            "latents (4 channels) must be decoded first with vae.decode(latents / scaling_factor)."
+        )
+    x = tensor.detach().to("cpu", torch.float32)
+    if torch.isnan(x).any():
+        raise CourseInputError(
+            "to_pil got a tensor with NaN values: the computation that made it went wrong "
+            "(on a CPU, often float16; use float32). Check the step before this one."
+        )
+    # p = (x + 1) / 2 maps the model's range [-1, 1] back onto pixel values [0, 1].
+    x = ((x.clamp(-1.0, 1.0) + 1.0) / 2.0 * 255.0).round().to(torch.uint8)
+    return Image.fromarray(x.permute(1, 2, 0).contiguous().numpy(), mode="RGB")
+
+
+def to_numpy(img: Image.Image | np.ndarray) -> np.ndarray:
+    r"""Turn a picture into a float NumPy array, the form used for plots and pixel arithmetic.
+
+    Taught in chapter 2 (how diffusion works), where noise is added to MAU's pixels by hand.
+
+    Args:
+        img (`PIL.Image.Image` or `np.ndarray`):
+            The picture; any mode or array `load_image` accepts (transparency is laid on white).
+
+    Returns:
+        `np.ndarray` of shape ``(H, W, 3)``: ``float32`` values in ``[0, 1]``.
+    """
+    rgb = _rgb(img, "to_numpy")
+    return np.asarray(rgb, dtype=np.float32) / np.float32(255.0)
+
+
+def fit_square(img: Image.Image | np.ndarray, size: int) -> Image.Image:
+    r"""Crop the centre square of a picture and resize it to ``size × size``.
+
+    Taught in chapter 5 (image-to-image): Stable Diffusion works best on square pictures whose
+    side is a multiple of 8, such as 512.
+
+    Args:
+        img (`PIL.Image.Image` or `np.ndarray`):
+            The picture; any mode or array `load_image` accepts. RGBA stays RGBA, any other
+            mode becomes RGB.
+        size (`int`):
+            Side of the square result, in pixels.
+
+    Returns:
+        `PIL.Image.Image` of size ``(size, size)``.
+    """
+    if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
+        raise CourseInputError(
+            f"fit_square needs size to be a positive whole number (the side of the square), got "
+            f"{size!r}; e.g. fit_square(img, 512)."
+        )
+    if not isinstance(img, (Image.Image, np.ndarray)):
+        _rgb(img, "fit_square")  # raises the usual "expects a PIL image" error
+    keep_alpha = isinstance(img, Image.Image) and img.mode in _ALPHA_MODES
+    pic = load_image(img, keep_alpha=keep_alpha, min_size=1)
+    return ImageOps.fit(pic, (int(size), int(size)), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+
+
+# ----------------------------------------------------------------------------------------------
+# Grids
+# ----------------------------------------------------------------------------------------------
+
+
+def _as_pil_list(images: Any) -> list[Image.Image]:
+    """Accept PIL images, arrays, (3,H,W)/(1,3,H,W) tensors, or an (N,3,H,W) batch tensor."""
+    if type(images).__module__.startswith("torch") and getattr(images, "ndim", 0) == 4:
+        return [to_pil(t) for t in images]
+    if isinstance(images, (Image.Image, np.ndarray)) or type(images).__module__.startswith("torch"):
+        images = [images]
+    if not isinstance(images, Sequence) or isinstance(images, (str, bytes)):
+        raise CourseInputError(
+            f"image_grid expects a list of pictures, got a {type(images).__name__}. "
+            "Pass e.g. [img1, img2, img3]."
+        )
+    out = []
+    for i, item in enumerate(images):
+        if isinstance(item, Image.Image) or isinstance(item, np.ndarray):
+            try:
+                out.append(load_image(item, min_size=1))
+            except CourseInputError as err:
+                raise CourseInputError(f"image_grid: picture number {i} is not usable: {err}") from None
+        elif type(item).__module__.startswith("torch"):
+            out.append(to_pil(item))
+        else:
+            raise CourseInputError(
+                f"image_grid: picture number {i} is a {type(item).__name__}, not a picture. Pass PIL "
+                "images, NumPy arrays or torch tensors."
+            )
+    return out
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except Exception:  # Pillow built without FreeType: the fixed bitmap font
+        return ImageFont.load_default()
+
+
+def _wrap(text: str, font: Any, draw: ImageDraw.ImageDraw, width: int, max_lines: int = 2) -> list[str]:
+    """Break a label into at most ``max_lines`` lines that fit ``width`` pixels."""
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        trial = f"{line} {word}".strip()
+        if draw.textlength(trial, font=font) <= width or not line:
+            line = trial
+        else:
+            lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        lines[-1] += "…"
+    # A single word longer than the tile is shortened letter by letter.
+    fitted = []
+    for ln in lines:
+        while len(ln) > 1 and draw.textlength(ln, font=font) > width:
+            ln = ln[:-2] + "…"
+        fitted.append(ln)
+    return fitted or [""]
+
+
+def image_grid(
+    images: Sequence[Image.Image | np.ndarray | torch.Tensor],
+    cols: int | None = None,
+    labels: Sequence[str] | None = None,
+    pad: int = 2,
+    bg: tuple[int, int, int] = _WHITE,
+) -> Image.Image:
+    r"""Lay pictures out in a grid, with an optional label under each one.
+
+    Taught in chapter 7 (the parameters), where one grid shows MAU at several guidance scales.
+
+    Pictures of different sizes are centred in cells as large as the largest picture.
+
+    Args:
+        images (`list` of `PIL.Image.Image`, `np.ndarray` or `torch.Tensor`):
+            The pictures, in reading order. Arrays follow `load_image`, tensors follow `to_pil`;
+            an ``(N, 3, H, W)`` batch tensor is split into its N pictures.
+        cols (`int`, *optional*):
+            Number of columns; by default the grid is as square as possible.
+        labels (`list[str]`, *optional*):
+            One caption per picture, drawn under it in Pillow's default font (long captions are
+            wrapped onto two lines and shortened with "…").
+        pad (`int`, defaults to 2):
+            Space between pictures and around the grid, in pixels.
+        bg (`tuple[int, int, int]`, defaults to white):
+            Background colour; labels are drawn in black or white, whichever reads better on it.
+
+    Returns:
+        `PIL.Image.Image`: one RGB picture.
+
+    Examples:
+        >>> tiles = [cu.mau(size=128) for _ in range(4)]
+        >>> cu.image_grid(tiles, cols=2, labels=["a", "b", "c", "d"]).mode
+        'RGB'
+    """
+    # 1. Check the arguments.
+    pics = _as_pil_list(images)
+    n = len(pics)
+    if n == 0:
+        raise CourseInputError("image_grid got an empty list: pass at least one picture.")
+    if cols is None:
+        cols = math.ceil(math.sqrt(n))
+    if isinstance(cols, bool) or not isinstance(cols, Integral) or cols < 1:
+        raise CourseInputError(f"cols must be a positive whole number, got {cols!r}; e.g. cols=4.")
+    if isinstance(pad, bool) or not isinstance(pad, Integral) or pad < 0:
+        raise CourseInputError(f"pad must be a whole number of pixels, 0 or more, got {pad!r}; e.g. pad=2.")
+    if (
+        not isinstance(bg, (tuple, list))
+        or len(bg) != 3
+        or not all(isinstance(c, Integral) and 0 <= c <= 255 for c in bg)
+    ):
+        raise CourseInputError(
+            f"bg must be an (R, G, B) colour with values 0..255, got {bg!r}; e.g. bg=(255, 255, 255)."
+        )
+    if labels is not None:
+        if isinstance(labels, str) or not isinstance(labels, Sequence):
+            raise CourseInputError(
+                f"labels must be a list with one caption per picture, got {type(labels).__name__}; "
+                'e.g. labels=["steps=10", "steps=50"].'
+            )
+        if len(labels) != n:
+            raise CourseInputError(
+                f"image_grid got {n} pictures but {len(labels)} labels: give one label per picture "
+                "(use \"\" for a picture without one)."
+            )
+    cols = min(int(cols), n)
+    rows = math.ceil(n / cols)
+    pad = int(pad)
+    bg = tuple(int(c) for c in bg)
+
+    # 2. Measure the cells: the largest picture, plus room for the labels.
+    cell_w = max(p.width for p in pics)
+    cell_h = max(p.height for p in pics)
+    font = _font(max(10, min(18, cell_w // 14)))
+    scratch = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    wrapped: list[list[str]] = []
+    label_h = line_h = 0
+    if labels is not None:
+        top, bottom = scratch.textbbox((0, 0), "Ag", font=font)[1::2]
+        line_h = bottom - top + 2
+        wrapped = [_wrap(str(lab), font, scratch, cell_w) for lab in labels]
+        label_h = max(len(w) for w in wrapped) * line_h + 4
+
+    # 3. Paste each picture centred in its cell, its label underneath.
+    width = cols * cell_w + (cols + 1) * pad
+    height = rows * (cell_h + label_h) + (rows + 1) * pad
+    grid = Image.new("RGB", (width, height), bg)
+    draw = ImageDraw.Draw(grid)
+    ink = (0, 0, 0) if 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2] > 128 else (255, 255, 255)
+    for i, pic in enumerate(pics):
+        r, c = divmod(i, cols)
+        x0 = pad + c * (cell_w + pad)
+        y0 = pad + r * (cell_h + label_h + pad)
+        grid.paste(pic, (x0 + (cell_w - pic.width) // 2, y0 + (cell_h - pic.height) // 2))
+        for j, line in enumerate(wrapped[i] if wrapped else []):
+            tw = draw.textlength(line, font=font)
+            y = y0 + cell_h + 2 + j * line_h
+            draw.text((x0 + (cell_w - tw) / 2, y), line, fill=ink, font=font, anchor="la")
+    return grid

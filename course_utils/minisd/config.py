@@ -1,0 +1,66 @@
+"""Architecture and training settings of the embedded model, in one commented dataclass.
+
+The embedded model ("minisd-cats") is built exactly like Stable Diffusion 1.x, only small:
+a CLIP text encoder, a KL autoencoder (VAE) and a text-conditioned U-Net, with a DDIM scheduler.
+Taught in: chapter 4 (the parts of the pipeline) and chapter 6 (what they cost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODEL_NAME = "minisd-cats"
+MODEL_DIR = REPO_ROOT / "assets" / "models" / MODEL_NAME
+
+
+@dataclass
+class MiniSDConfig:
+    # --- where things go
+    out_dir: Path = MODEL_DIR  # the shipped model, in diffusers' folder format
+    work_dir: Path = REPO_ROOT / "build" / "minisd"  # data cache, checkpoints, loss logs (git-ignored)
+    seed: int = 0
+
+    # --- data: procedurally drawn captioned cats (see data.py)
+    n_images: int = 24_000  # training pictures, drawn once and cached
+    caption_attr_drop: float = 0.12  # chance to leave each of pattern/background/style out of a caption
+    caption_drop: float = 0.1  # chance of an empty caption, so classifier-free guidance works
+
+    # --- tokenizer and text encoder (CLIP-style: trained contrastively with an image tower)
+    max_length: int = 32  # tokens per prompt (Stable Diffusion 1.x uses 77)
+    text_width: int = 128  # width of each token embedding (SD 1.x: 768)
+    text_layers: int = 4
+    text_heads: int = 4
+    vision_layers: int = 3
+    vision_patch: int = 16  # 64x64 pictures -> a 4x4 grid of patches
+    projection_dim: int = 128
+    clip_steps: int = 1200
+    clip_batch: int = 128
+    clip_lr: float = 5e-4
+
+    # --- autoencoder: 64x64x3 pixels <-> 16x16x4 latents (a factor 4 per side, SD uses 8)
+    vae_channels: tuple[int, ...] = (16, 32, 64)
+    latent_channels: int = 4
+    vae_steps: int = 2400
+    vae_batch: int = 16
+    vae_lr: float = 1e-3
+    vae_kl_weight: float = 1e-6
+
+    # --- U-Net: cross-attention at 8x8 and 4x4 (self-attention at 16x16 costs more than it adds)
+    unet_channels: tuple[int, ...] = (32, 64, 128)
+    unet_down: tuple[str, ...] = ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D")
+    unet_up: tuple[str, ...] = ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D")
+    unet_steps: int = 14_000
+    unet_batch: int = 64
+    unet_lr: float = 6e-4
+    ema_decay: float = 0.999
+
+    # --- noise schedule (the same as Stable Diffusion 1.x)
+    num_train_timesteps: int = 1000
+    beta_start: float = 0.00085
+    beta_end: float = 0.012
+    beta_schedule: str = "scaled_linear"
+
+    checkpoint_every: int = 500
+    extra: dict = field(default_factory=dict)

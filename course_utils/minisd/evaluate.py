@@ -1,0 +1,163 @@
+"""Measure the embedded model: prompt adherence, guidance, image-to-image, reproducibility.
+
+    python -m course_utils.minisd.evaluate            # prints a table, writes eval.json and samples.png
+
+All figures are at the default settings (20 DDIM steps, guidance 7.5) unless a row says otherwise.
+Adherence is measured two ways: by fixed pixel rules (`metrics.classify_pixels`, no model) and by
+the model's own CLIP (zero-shot). Both are first checked on the generator's own pictures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import data as D
+from . import metrics as Mx
+from .config import MODEL_DIR
+
+BATCH = 8
+
+
+def _specs(n: int, held_out: bool, seed: int) -> list[D.CatSpec]:
+    rng = np.random.default_rng(seed)
+    return [D.random_spec(rng, held_out=held_out, pattern="solid") for _ in range(n)]
+
+
+def _generate(pipe, prompts: list[str], seeds: list[int], guidance: float, steps: int = 20) -> list[Image.Image]:
+    out = []
+    for i in range(0, len(prompts), BATCH):
+        gens = [torch.Generator("cpu").manual_seed(s) for s in seeds[i:i + BATCH]]
+        with torch.inference_mode():
+            out += pipe(prompts[i:i + BATCH], num_inference_steps=steps, guidance_scale=guidance,
+                        generator=gens).images
+    return out
+
+
+def _rates(preds: list[dict], truths: list[dict]) -> dict[str, float]:
+    agree = [Mx.agreement(p, t) for p, t in zip(preds, truths)]
+    return {k: 100.0 * float(np.mean([a[k] for a in agree])) for k in (*Mx.ATTRIBUTES, "all")}
+
+
+def _truth(spec: D.CatSpec) -> dict:
+    t = Mx.expected(spec)
+    t["fur_name"] = spec.fur
+    return t
+
+
+def evaluate(n_seen: int = 96, n_held: int = 48, quick: bool = False) -> dict:
+    from course_utils.models import load_pipeline
+
+    if quick:
+        n_seen, n_held = 16, 8
+    pipe = load_pipeline("embedded", verbose=False)
+    judge = Mx.ClipJudge.load(MODEL_DIR)
+    res: dict = {"settings": {"steps": 20, "guidance": 7.5, "n_seen": n_seen, "n_held_out": n_held}}
+
+    # 0. the judges on the generator's own pictures, where the truth is known
+    imgs, _, specs = D.sample(n_seen, seed=777, held_out=None)
+    truths = [_truth(s) for s in specs]
+    res["judge_on_real"] = {"pixels": _rates([Mx.classify_pixels(i) for i in imgs], truths),
+                            "clip": _rates(judge.classify(imgs, truths), truths)}
+
+    # 1. prompt adherence, seen and held-out combinations, and guidance 1.0 against 7.5
+    for name, held, n in (("seen", False, n_seen), ("held_out", True, n_held)):
+        specs = _specs(n, held, seed=11 if not held else 12)
+        prompts = [D.prompt_for(s.fur, s.background, s.style) for s in specs]
+        truths = [_truth(s) for s in specs]
+        for g in (7.5, 1.0):
+            imgs = _generate(pipe, prompts, list(range(n)), guidance=g)
+            res[f"adherence_{name}_g{g}"] = {"pixels": _rates([Mx.classify_pixels(i) for i in imgs], truths),
+                                             "clip": _rates(judge.classify(imgs, truths), truths)}
+            if name == "seen" and g == 7.5:
+                _samples_grid(pipe)
+
+    # 2. image-to-image: generator pictures redrawn in another style at strength 0.3 and 0.9
+    from course_utils.generate import image_to_image
+
+    rng = np.random.default_rng(5)
+    n_i2i = 8 if quick else 32
+    src_specs = [D.random_spec(rng, held_out=False, pattern="solid") for _ in range(n_i2i)]
+    i2i = {}
+    for strength in (0.3, 0.9):
+        close, kept, took = [], [], []
+        for k, s in enumerate(src_specs):
+            src = D.render(s, seed=k)
+            new_style = D.STYLES[(D.STYLES.index(s.style) + 1 + k % 3) % 4]
+            out = image_to_image(src, D.prompt_for(s.fur, s.background, new_style), strength=strength,
+                                 pipe=pipe, seed=k).image
+            a, b = np.asarray(src, float), np.asarray(out, float)
+            close.append(float(np.abs(a - b).mean()))
+            style = Mx.classify_pixels(out)["style"]
+            kept.append(style == s.style)
+            took.append(style == new_style)
+        i2i[str(strength)] = {"mean_abs_pixel_change": float(np.mean(close)),
+                              "kept_input_style_pct": 100 * float(np.mean(kept)),
+                              "took_prompt_style_pct": 100 * float(np.mean(took))}
+    res["image_to_image"] = i2i
+
+    # 3. reproducibility: the same seed gives the same bytes
+    a = _generate(pipe, ["a ginger cat in manga style on a blue background"], [42], 7.5)[0]
+    b = _generate(pipe, ["a ginger cat in manga style on a blue background"], [42], 7.5)[0]
+    res["same_seed_same_bytes"] = a.tobytes() == b.tobytes()
+    return res
+
+
+def _samples_grid(pipe) -> None:
+    """The committed sample grid: every style (rows) across several fur and background colours."""
+    combos = [("ginger", "blue"), ("black", "pink"), ("white", "green"), ("grey", "red"),
+              ("brown", "yellow"), ("cream", "purple")]
+    rows = []
+    for style in D.STYLES:
+        prompts = [D.prompt_for(f, b, style) for f, b in combos]
+        rows.append(_generate(pipe, prompts, list(range(len(prompts))), 7.5))
+    tile = D.SIZE * 2
+    grid = Image.new("RGB", (tile * len(combos), tile * len(D.STYLES)), "white")
+    for r, row in enumerate(rows):
+        for c, im in enumerate(row):
+            grid.paste(im.resize((tile, tile), Image.Resampling.NEAREST), (c * tile, r * tile))
+    grid.save(MODEL_DIR / "samples.png", optimize=True)
+
+
+def format_table(res: dict) -> str:
+    lines = ["| figure | pixel rules | tiny CLIP |", "|---|---|---|"]
+
+    def row(label, key):
+        p, c = res[key]["pixels"], res[key]["clip"]
+        lines.append(f"| {label} | {p['all']:.0f} % (fur {p['fur']:.0f}, bg {p['background']:.0f}, "
+                     f"style {p['style']:.0f}) | {c['all']:.0f} % (fur {c['fur']:.0f}, bg {c['background']:.0f}, "
+                     f"style {c['style']:.0f}) |")
+
+    row("judge accuracy on generator pictures", "judge_on_real")
+    row("adherence, seen combinations, guidance 7.5", "adherence_seen_g7.5")
+    row("adherence, held-out combinations, guidance 7.5", "adherence_held_out_g7.5")
+    row("adherence, seen combinations, guidance 1.0", "adherence_seen_g1.0")
+    row("adherence, held-out combinations, guidance 1.0", "adherence_held_out_g1.0")
+    for s, v in res["image_to_image"].items():
+        lines.append(f"| image-to-image, strength {s} | mean pixel change {v['mean_abs_pixel_change']:.1f}/255; "
+                     f"kept input style {v['kept_input_style_pct']:.0f} %; took prompt style "
+                     f"{v['took_prompt_style_pct']:.0f} % | |")
+    lines.append(f"| same seed, same bytes | {res['same_seed_same_bytes']} | |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="fewer pictures (a smoke test)")
+    a = p.parse_args(argv)
+    t0 = time.perf_counter()
+    res = evaluate(quick=a.quick)
+    res["seconds"] = round(time.perf_counter() - t0, 1)
+    print(format_table(res))
+    if not a.quick:
+        (MODEL_DIR / "eval.json").write_text(json.dumps(res, indent=1))
+    print(f"\n({res['seconds']} s; 'all' = fur, background and style all match; in manga style fur is a tone)")
+
+
+if __name__ == "__main__":
+    main()

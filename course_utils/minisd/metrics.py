@@ -1,0 +1,195 @@
+"""Measure whether a picture shows what its prompt asked for, two ways.
+
+* `classify_pixels` reads fur colour, background colour and style straight off the pixels with
+  fixed rules (no model at all), so it cannot share a blind spot with the generator.
+* `ClipJudge` asks the embedded model's own CLIP (text tower + image tower) which of several
+  prompts fits a picture best (zero-shot classification).
+
+Taught in: chapter 3 (scoring pictures against prompts) and chapter 7 (adherence against guidance).
+Both are checked on the generator's own pictures, where the truth is known.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import data as D
+
+ATTRIBUTES = ("fur", "background", "style")
+
+
+def _rgb(img) -> np.ndarray:
+    return np.asarray(img.convert("RGB") if isinstance(img, Image.Image) else img, dtype=np.float32)
+
+
+def _nearest(colour: np.ndarray, table: dict[str, np.ndarray]) -> str:
+    return min(table, key=lambda k: float(np.sum((table[k] - colour) ** 2)))
+
+
+def _bg_table() -> dict[str, list[np.ndarray]]:
+    out = {}
+    for name, rgb in D.BACKGROUNDS.items():
+        out[name] = [np.array(rgb, float), np.array(D._shade(rgb, 1.62), float),  # manga paper tint
+                     np.array(rgb, float) * 1.1, np.array(rgb, float) * 0.9]  # photo gradient
+    return out
+
+
+_BG = _bg_table()
+
+
+def background_colour(a: np.ndarray) -> tuple[str, np.ndarray]:
+    """The background colour: the median of the top rows and the upper side columns."""
+    h, w, _ = a.shape
+    ring = np.concatenate([a[:3].reshape(-1, 3), a[: 3 * h // 4, :3].reshape(-1, 3),
+                           a[: 3 * h // 4, -3:].reshape(-1, 3)])
+    med = np.median(ring, axis=0)
+    name = min(_BG, key=lambda k: min(float(np.sum((c - med) ** 2)) for c in _BG[k]))
+    return name, med
+
+
+def blockiness(a: np.ndarray, block: int = 64 // D.PIXEL_GRID) -> float:
+    """How much colour changes inside a sprite pixel versus across sprite-pixel borders (0 = blocky)."""
+    g = a.mean(-1)
+    dx = np.abs(np.diff(g, axis=1))
+    dy = np.abs(np.diff(g, axis=0))
+    inside = dx[:, 0::block].mean() + dy[0::block].mean()  # differences between columns 2k and 2k+1
+    across = dx[:, block - 1::block].mean() + dy[block - 1::block].mean()
+    return float(inside / (across + 1e-6))
+
+
+def _fur_table() -> tuple[np.ndarray, list[str]]:
+    cols, names = [], []
+    for name, rgb in D.FUR_COLOURS.items():
+        for f in (1.0, 0.78, 0.55, 1.1):  # lit, shaded, stripes, highlight
+            cols.append(D._shade(rgb, f))
+            names.append(name)
+    return np.array(cols, float), names
+
+
+_FUR_COLS, _FUR_NAMES = _fur_table()
+
+
+def _vote_fur(cat: np.ndarray) -> str:
+    """Each cat pixel votes for the nearest fur colour (lit or shaded); the majority wins."""
+    light = cat.mean(-1)
+    body = cat[light > 50]  # outline ink and pupils do not vote ...
+    if len(body) < 0.3 * len(cat):  # ... unless the cat is mostly that dark: a black cat
+        body = cat
+    d = ((body[:, None, :] - _FUR_COLS[None]) ** 2).sum(-1)
+    votes = np.bincount(d.argmin(1), minlength=len(_FUR_NAMES))
+    per_name = {}
+    for i, n in enumerate(_FUR_NAMES):
+        per_name[n] = per_name.get(n, 0) + votes[i]
+    return max(per_name, key=per_name.get)
+
+
+def classify_pixels(img) -> dict[str, str]:
+    """Fur colour, background colour and style of a 64x64 picture, by fixed pixel rules.
+
+    In manga style the fur has no hue, so its ``fur`` is a tone: ``dark``, ``mid`` or ``light``
+    (see `data.MANGA_TONE`).
+    """
+    a = _rgb(img)
+    bg_name, bg = background_colour(a)
+    h, w, _ = a.shape
+    centre = a[h // 8: 15 * h // 16, w // 8: 7 * w // 8].reshape(-1, 3)
+    sat_all = centre.max(-1) - centre.min(-1)
+    # 1. pixel art: colour is constant inside each 2x2 sprite pixel
+    if blockiness(a) < 0.45:
+        style = "pixel"
+    # 2. manga: pale tinted paper, and a cat of neutral ink (black, white and grey dots only)
+    elif bg.mean() > 188 and np.ptp(bg) < 85 and np.mean(
+            (sat_all < 18) & (np.sqrt(((centre - bg) ** 2).sum(-1)) > 20)) > 0.12:
+        style = "manga"
+    else:
+        # 3. a photo has a lit backdrop, brighter at the top than half-way down; a cartoon is flat
+        top = np.median(np.concatenate([a[:4, :3], a[:4, -3:]]).reshape(-1, 3), 0)
+        mid = np.median(np.concatenate([a[34:40, :3], a[34:40, -3:]]).reshape(-1, 3), 0)
+        style = "photo" if (top - mid).mean() > 8 else "cartoon"
+    if style == "manga":
+        neutral = centre[(sat_all < 18) & (np.sqrt(((centre - bg) ** 2).sum(-1)) > 20)]
+        white = float(np.mean(neutral.mean(-1) > 200))  # share of blank paper inside the cat's ink
+        fur = "dark" if white < 0.085 else "light" if white > 0.3 else "mid"
+    else:
+        far = np.sqrt(((centre - bg) ** 2).sum(-1)) > 60  # pixels that are not background: the cat
+        fur = _vote_fur(centre[far] if far.sum() > 30 else centre)
+    return {"fur": fur, "background": bg_name, "style": style}
+
+
+def expected(spec_or_attrs) -> dict[str, str]:
+    """What `classify_pixels` should return for a spec (fur becomes a tone in manga style)."""
+    s = spec_or_attrs if isinstance(spec_or_attrs, dict) else spec_or_attrs.as_dict()
+    fur = D.MANGA_TONE[s["fur"]] if s["style"] == "manga" else s["fur"]
+    return {"fur": fur, "background": s["background"], "style": s["style"]}
+
+
+def agreement(pred: dict, truth: dict) -> dict[str, bool]:
+    out = {k: pred[k] == truth[k] for k in ATTRIBUTES}
+    out["all"] = all(out.values())
+    return out
+
+
+@dataclass
+class ClipJudge:
+    """Zero-shot classification with the embedded model's CLIP (text and image towers)."""
+
+    model: object
+    tokenizer: object
+
+    @classmethod
+    def load(cls, folder: str | Path | None = None) -> ClipJudge:
+        from transformers import CLIPModel, CLIPTokenizer
+
+        from .config import MODEL_DIR
+
+        folder = Path(folder or MODEL_DIR)
+        return cls(CLIPModel.from_pretrained(folder / "clip").eval(),
+                   CLIPTokenizer.from_pretrained(folder / "tokenizer"))
+
+    @torch.no_grad()
+    def image_features(self, images) -> torch.Tensor:
+        px = torch.stack([torch.from_numpy(_rgb(i.resize((D.SIZE, D.SIZE)) if isinstance(i, Image.Image) else i))
+                          for i in images]).permute(0, 3, 1, 2) / 127.5 - 1
+        f = self.model.get_image_features(pixel_values=px)
+        f = getattr(f, "pooler_output", f)
+        return torch.nn.functional.normalize(f, dim=-1)
+
+    @torch.no_grad()
+    def text_features(self, prompts: list[str]) -> torch.Tensor:
+        ids = self.tokenizer(prompts, padding="max_length", max_length=self.tokenizer.model_max_length,
+                             truncation=True, return_tensors="pt").input_ids
+        f = self.model.get_text_features(input_ids=ids)
+        f = getattr(f, "pooler_output", f)
+        return torch.nn.functional.normalize(f, dim=-1)
+
+    def similarity(self, images, prompts: list[str]) -> torch.Tensor:
+        """Cosine similarity, shape (len(images), len(prompts))."""
+        return self.image_features(images) @ self.text_features(prompts).T
+
+    def score(self, images, prompts: list[str]) -> torch.Tensor:
+        """CLIP score of each picture against its own prompt: 100 x max(cos, 0)."""
+        sim = (self.image_features(images) * self.text_features(prompts)).sum(-1)
+        return 100 * sim.clamp(min=0)
+
+    def classify(self, images, truths: list[dict]) -> list[dict[str, str]]:
+        """For each picture and attribute, the value whose prompt (other attributes as in the
+        truth) CLIP finds most similar."""
+        img_f = self.image_features(images)
+        out = []
+        for f, t in zip(img_f, truths):
+            pred = {}
+            for attr, values in (("fur", list(D.FUR_COLOURS)), ("background", list(D.BACKGROUNDS)),
+                                 ("style", list(D.STYLES))):
+                prompts = [D.prompt_for(**{**{"fur": t["fur_name"], "background": t["background"],
+                                              "style": t["style"]}, attr: v}) for v in values]
+                best = values[int((self.text_features(prompts) @ f).argmax())]
+                pred[attr] = best
+            if t["style"] == "manga":
+                pred["fur"] = D.MANGA_TONE[pred["fur"]]
+            out.append(pred)
+        return out

@@ -1,0 +1,434 @@
+"""Train the embedded model, stage by stage, on a CPU (or a GPU when there is one).
+
+    python -m course_utils.minisd.train                # every stage, resuming where it stopped
+    python -m course_utils.minisd.train --stage vae    # one stage
+
+Stages: ``data`` (draw and cache the pictures), ``tokenizer`` (a BPE trained on captions),
+``clip`` (text encoder + image tower, contrastive), ``vae`` (autoencoder), ``unet`` (the denoiser,
+with caption dropout for classifier-free guidance) and ``export`` (diffusers' folder format,
+safetensors only). Every stage writes checkpoints into ``build/minisd`` and a loss log
+(``*_loss.csv``), and resumes from its last checkpoint when started again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from multiprocessing import Pool
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from . import data as D
+from .config import MiniSDConfig
+
+STAGES = ("data", "tokenizer", "clip", "vae", "unet", "export")
+
+
+# --- helpers ------------------------------------------------------------------------------------
+def _device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _to_tensor(imgs_u8: np.ndarray) -> torch.Tensor:
+    """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1]."""
+    return torch.from_numpy(imgs_u8).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+
+
+def _save_ckpt(path: Path, **state) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic: an interrupted save never leaves a broken checkpoint
+
+
+def _load_ckpt(path: Path):
+    return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
+
+
+class _LossLog:
+    def __init__(self, path: Path, resume: bool):
+        self.f = open(path, "a" if resume else "w")
+        if not resume:
+            self.f.write("step,loss,seconds\n")
+        self.t0 = time.perf_counter()
+
+    def write(self, step: int, loss: float, seconds_before: float) -> None:
+        self.f.write(f"{step},{loss:.6f},{seconds_before + time.perf_counter() - self.t0:.1f}\n")
+        self.f.flush()
+
+
+def _lr(step: int, total: int, base: float, warmup: int = 200) -> float:
+    """Linear warm-up, then cosine decay to 10 % of the base rate."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    p = (step - warmup) / max(1, total - warmup)
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def _render_chunk(args):
+    seed, n = args
+    return D.make_dataset(n, seed=seed)
+
+
+# --- stage: data --------------------------------------------------------------------------------
+def stage_data(cfg: MiniSDConfig) -> Path:
+    path = cfg.work_dir / "data.npz"
+    if path.exists():
+        return path
+    chunks = 8
+    per = cfg.n_images // chunks
+    with Pool(min(chunks, os.cpu_count() or 1)) as pool:
+        parts = list(tqdm(pool.imap(_render_chunk, [(cfg.seed * 100 + i, per) for i in range(chunks)]),
+                          total=chunks, desc="drawing cats"))
+    images = np.concatenate([p[0] for p in parts])
+    specs = [s for p in parts for s in p[1]]
+    np.savez(path, images=images, specs=json.dumps([s.as_dict() for s in specs]))
+    return path
+
+
+def load_data(cfg: MiniSDConfig):
+    z = np.load(cfg.work_dir / "data.npz")
+    specs = [D.CatSpec(**d) for d in json.loads(str(z["specs"]))]
+    return z["images"], specs
+
+
+# --- stage: tokenizer ---------------------------------------------------------------------------
+def stage_tokenizer(cfg: MiniSDConfig) -> Path:
+    """Train a byte-pair encoding on captions, in the vocabulary format of CLIP's tokenizer."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import CLIPTokenizer
+
+    out = cfg.work_dir / "tokenizer"
+    if (out / "tokenizer_config.json").exists():
+        return out
+    rng = np.random.default_rng(cfg.seed)
+    corpus = [D.caption(D.random_spec(rng, held_out=None), rng, drop_p=0.2) for _ in range(20_000)]
+    # every letter and digit alone and word-final, so any word a learner types can be encoded
+    chars = "abcdefghijklmnopqrstuvwxyz0123456789"
+    corpus += [" ".join(chars)] * 5 + [" ".join(c + c for c in chars)] * 2
+    tok = Tokenizer(models.BPE(end_of_word_suffix="</w>", unk_token="<|endoftext|>"))
+    # Split like CLIP: words, single digits, punctuation (CLIP's tokenizer does the same).
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)])
+    trainer = trainers.BpeTrainer(vocab_size=400, min_frequency=2, end_of_word_suffix="</w>",
+                                  special_tokens=["<|startoftext|>", "<|endoftext|>"],
+                                  initial_alphabet=list(chars + ",.-!?'"), show_progress=False)
+    tok.train_from_iterator([c.lower() for c in corpus], trainer)
+    model = json.loads(tok.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    vocab = dict(model["vocab"])
+    for c in chars + ",.-!?'":  # CLIP's vocabulary holds each symbol both word-inside and word-final
+        for t in (c, c + "</w>"):
+            vocab.setdefault(t, len(vocab))
+    clip_tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=cfg.max_length)
+    clip_tok.save_pretrained(out)
+    return out
+
+
+def load_tokenizer(cfg: MiniSDConfig):
+    from transformers import CLIPTokenizer
+
+    return CLIPTokenizer.from_pretrained(cfg.work_dir / "tokenizer")
+
+
+def _tokenize(tok, captions: list[str]) -> torch.Tensor:
+    return tok(captions, padding="max_length", max_length=tok.model_max_length, truncation=True,
+               return_tensors="pt").input_ids
+
+
+# --- stage: clip ----------------------------------------------------------------------------------
+def build_clip(cfg: MiniSDConfig, tok):
+    from transformers import CLIPConfig, CLIPModel, CLIPTextConfig, CLIPVisionConfig
+
+    text = CLIPTextConfig(
+        vocab_size=len(tok), hidden_size=cfg.text_width, intermediate_size=4 * cfg.text_width,
+        num_hidden_layers=cfg.text_layers, num_attention_heads=cfg.text_heads,
+        max_position_embeddings=cfg.max_length, projection_dim=cfg.projection_dim,
+        bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+        hidden_act="quick_gelu")
+    vision = CLIPVisionConfig(
+        image_size=D.SIZE, patch_size=cfg.vision_patch, num_channels=3, hidden_size=128, intermediate_size=512,
+        num_hidden_layers=cfg.vision_layers, num_attention_heads=4, projection_dim=cfg.projection_dim,
+        hidden_act="quick_gelu")
+    config = CLIPConfig(text_config=text.to_dict(), vision_config=vision.to_dict(),
+                        projection_dim=cfg.projection_dim)
+    torch.manual_seed(cfg.seed)
+    return CLIPModel(config)
+
+
+def stage_clip(cfg: MiniSDConfig) -> Path:
+    out = cfg.work_dir / "clip"
+    if (out / "config.json").exists():
+        return out
+    dev = _device()
+    tok = load_tokenizer(cfg)
+    images, specs = load_data(cfg)
+    model = build_clip(cfg, tok).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.clip_lr, weight_decay=0.05)
+    ck_path = cfg.work_dir / "clip.ckpt"
+    ck = _load_ckpt(ck_path)
+    start, seconds = 0, 0.0
+    if ck:
+        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        start, seconds = ck["step"], ck["seconds"]
+    log = _LossLog(cfg.work_dir / "clip_loss.csv", resume=ck is not None)
+    rng = np.random.default_rng(cfg.seed + 1 + start)
+    model.train()
+    for step in tqdm(range(start, cfg.clip_steps), initial=start, total=cfg.clip_steps, desc="clip"):
+        idx = rng.integers(0, len(images), cfg.clip_batch)
+        caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop / 2) for i in idx]
+        px = _to_tensor(images[idx]).to(dev)
+        ids = _tokenize(tok, caps).to(dev)
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, cfg.clip_steps, cfg.clip_lr)
+        loss = model(input_ids=ids, pixel_values=px, return_loss=True).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % 25 == 0:
+            log.write(step, loss.item(), seconds)
+        if (step + 1) % cfg.checkpoint_every == 0:
+            _save_ckpt(ck_path, model=model.state_dict(), opt=opt.state_dict(), step=step + 1,
+                       seconds=seconds + time.perf_counter() - log.t0)
+    model.eval().cpu().save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    _write_timing(cfg, "clip", seconds + time.perf_counter() - log.t0)
+    return out
+
+
+# --- stage: vae -----------------------------------------------------------------------------------
+def build_vae(cfg: MiniSDConfig):
+    from diffusers import AutoencoderKL
+
+    n = len(cfg.vae_channels)
+    torch.manual_seed(cfg.seed)
+    return AutoencoderKL(
+        in_channels=3, out_channels=3, latent_channels=cfg.latent_channels,
+        down_block_types=("DownEncoderBlock2D",) * n, up_block_types=("UpDecoderBlock2D",) * n,
+        block_out_channels=cfg.vae_channels, layers_per_block=1, norm_num_groups=16,
+        sample_size=D.SIZE)
+
+
+def stage_vae(cfg: MiniSDConfig) -> Path:
+    out = cfg.work_dir / "vae"
+    if (out / "config.json").exists():
+        return out
+    dev = _device()
+    images, _ = load_data(cfg)
+    vae = build_vae(cfg).to(dev)
+    opt = torch.optim.AdamW(vae.parameters(), lr=cfg.vae_lr, weight_decay=0.0)
+    ck_path = cfg.work_dir / "vae.ckpt"
+    ck = _load_ckpt(ck_path)
+    start, seconds = 0, 0.0
+    if ck:
+        vae.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        start, seconds = ck["step"], ck["seconds"]
+    log = _LossLog(cfg.work_dir / "vae_loss.csv", resume=ck is not None)
+    gen = torch.Generator().manual_seed(cfg.seed + start)
+    rng = np.random.default_rng(cfg.seed + 2 + start)
+    vae.train()
+    for step in tqdm(range(start, cfg.vae_steps), initial=start, total=cfg.vae_steps, desc="vae"):
+        x = _to_tensor(images[rng.integers(0, len(images), cfg.vae_batch)]).to(dev)
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, cfg.vae_steps, cfg.vae_lr)
+        post = vae.encode(x).latent_dist
+        z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen).to(dev)
+        rec = vae.decode(z).sample
+        # L1 keeps edges sharper than squared error; the tiny KL term keeps the latent well-behaved
+        loss = F.l1_loss(rec, x) + 0.5 * F.mse_loss(rec, x) + cfg.vae_kl_weight * post.kl().mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        if step % 25 == 0:
+            log.write(step, loss.item(), seconds)
+        if (step + 1) % cfg.checkpoint_every == 0:
+            _save_ckpt(ck_path, model=vae.state_dict(), opt=opt.state_dict(), step=step + 1,
+                       seconds=seconds + time.perf_counter() - log.t0)
+    vae.eval()
+    # Measure the latent scale: Stable Diffusion multiplies latents by 1/std so they have unit variance.
+    with torch.no_grad():
+        zs = torch.cat([vae.encode(_to_tensor(images[i:i + 256]).to(dev)).latent_dist.sample(gen)
+                        for i in range(0, 4096, 256)])
+    vae.register_to_config(scaling_factor=float(1.0 / zs.std()))
+    vae.cpu().save_pretrained(out, safe_serialization=True)
+    _write_timing(cfg, "vae", seconds + time.perf_counter() - log.t0)
+    return out
+
+
+# --- stage: unet ----------------------------------------------------------------------------------
+def build_unet(cfg: MiniSDConfig):
+    from diffusers import UNet2DConditionModel
+
+    torch.manual_seed(cfg.seed)
+    return UNet2DConditionModel(
+        sample_size=D.SIZE // 4, in_channels=cfg.latent_channels, out_channels=cfg.latent_channels,
+        down_block_types=cfg.unet_down, up_block_types=cfg.unet_up,
+        block_out_channels=cfg.unet_channels, layers_per_block=1, norm_num_groups=16,
+        cross_attention_dim=cfg.text_width, attention_head_dim=32)
+
+
+def build_scheduler(cfg: MiniSDConfig, kind: str = "ddim"):
+    from diffusers import DDIMScheduler, DDPMScheduler
+
+    common = dict(num_train_timesteps=cfg.num_train_timesteps, beta_start=cfg.beta_start,
+                  beta_end=cfg.beta_end, beta_schedule=cfg.beta_schedule, clip_sample=False,
+                  prediction_type="epsilon")
+    if kind == "ddpm":
+        return DDPMScheduler(**common)
+    return DDIMScheduler(**common, set_alpha_to_one=False, steps_offset=1)
+
+
+def _encode_all(cfg, vae, images, dev) -> torch.Tensor:
+    path = cfg.work_dir / "latents.pt"
+    if path.exists():
+        return torch.load(path, weights_only=True)
+    gen = torch.Generator().manual_seed(cfg.seed + 3)
+    out = []
+    with torch.no_grad():
+        for i in tqdm(range(0, len(images), 256), desc="encoding latents"):
+            post = vae.encode(_to_tensor(images[i:i + 256]).to(dev)).latent_dist
+            out.append((post.mean.cpu() , post.std.cpu()))
+    mean = torch.cat([m for m, _ in out])
+    std = torch.cat([s for _, s in out])
+    lat = torch.stack([mean, std], 1) * vae.config.scaling_factor  # (N, 2, C, h, w)
+    del gen
+    torch.save(lat, path)
+    return lat
+
+
+def stage_unet(cfg: MiniSDConfig) -> Path:
+    from transformers import CLIPTextModel
+
+    out = cfg.work_dir / "unet"
+    if (out / "config.json").exists():
+        return out
+    from diffusers import AutoencoderKL
+
+    dev = _device()
+    tok = load_tokenizer(cfg)
+    text_encoder = CLIPTextModel.from_pretrained(cfg.work_dir / "clip").to(dev).eval()
+    vae = AutoencoderKL.from_pretrained(cfg.work_dir / "vae").to(dev).eval()
+    images, specs = load_data(cfg)
+    lat = _encode_all(cfg, vae, images, dev)
+    unet = build_unet(cfg).to(dev)
+    ema = build_unet(cfg).to(dev)
+    ema.load_state_dict(unet.state_dict())
+    ema.requires_grad_(False)
+    sched = build_scheduler(cfg, "ddpm")
+    abar = sched.alphas_cumprod.to(dev)
+    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
+    ck_path = cfg.work_dir / "unet.ckpt"
+    ck = _load_ckpt(ck_path)
+    start, seconds = 0, 0.0
+    if ck:
+        unet.load_state_dict(ck["model"]), ema.load_state_dict(ck["ema"]), opt.load_state_dict(ck["opt"])
+        start, seconds = ck["step"], ck["seconds"]
+    log = _LossLog(cfg.work_dir / "unet_loss.csv", resume=ck is not None)
+    rng = np.random.default_rng(cfg.seed + 4 + start)
+    gen = torch.Generator().manual_seed(cfg.seed + 4 + start)
+    unet.train()
+    running = None
+    bar = tqdm(range(start, cfg.unet_steps), initial=start, total=cfg.unet_steps, desc="unet")
+    for step in bar:
+        idx = rng.integers(0, len(images), cfg.unet_batch)
+        caps = ["" if rng.random() < cfg.caption_drop else
+                D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop) for i in idx]
+        with torch.no_grad():
+            cond = text_encoder(_tokenize(tok, caps).to(dev)).last_hidden_state
+        m, s = lat[idx, 0], lat[idx, 1]
+        x0 = (m + s * torch.randn(m.shape, generator=gen)).to(dev)  # a sample of the VAE posterior
+        noise = torch.randn(x0.shape, generator=gen).to(dev)
+        t = torch.randint(0, cfg.num_train_timesteps, (len(idx),), generator=gen).to(dev)
+        a = abar[t].view(-1, 1, 1, 1)
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise  # q(x_t | x_0) in closed form
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, cfg.unet_steps, cfg.unet_lr, warmup=300)
+        loss = F.mse_loss(unet(xt, t, cond).sample, noise)  # the simple DDPM loss, ε-prediction
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            d = min(cfg.ema_decay, (1 + step) / (10 + step))
+            for pe, p in zip(ema.parameters(), unet.parameters()):
+                pe.lerp_(p, 1 - d)
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if step % 25 == 0:
+            log.write(step, loss.item(), seconds)
+            bar.set_postfix(loss=f"{running:.4f}")
+        if (step + 1) % cfg.checkpoint_every == 0:
+            _save_ckpt(ck_path, model=unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(),
+                       step=step + 1, seconds=seconds + time.perf_counter() - log.t0)
+            if os.environ.get("MINISD_SNAPSHOT"):
+                ema.cpu().save_pretrained(cfg.work_dir / "unet_snapshot", safe_serialization=True)
+                ema.to(dev)
+    ema.eval().cpu().save_pretrained(out, safe_serialization=True)
+    _write_timing(cfg, "unet", seconds + time.perf_counter() - log.t0)
+    return out
+
+
+# --- stage: export ------------------------------------------------------------------------------
+def stage_export(cfg: MiniSDConfig, unet_dir: Path | None = None) -> Path:
+    """Assemble the pipeline in diffusers' folder format under assets/models/, safetensors only."""
+    from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPModel, CLIPTextModel
+
+    tok = load_tokenizer(cfg)
+    pipe = StableDiffusionPipeline(
+        vae=AutoencoderKL.from_pretrained(cfg.work_dir / "vae"),
+        text_encoder=CLIPTextModel.from_pretrained(cfg.work_dir / "clip"),
+        tokenizer=tok,
+        unet=UNet2DConditionModel.from_pretrained(unet_dir or cfg.work_dir / "unet"),
+        scheduler=build_scheduler(cfg, "ddim"),
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    pipe.save_pretrained(cfg.out_dir, safe_serialization=True)
+    # The image tower, for scoring pictures against prompts (CLIP score). Only the vision half and
+    # the two projections are needed beside the pipeline's text encoder, but the whole CLIP model
+    # is kept so that `CLIPModel.from_pretrained` works as usual.
+    clip = CLIPModel.from_pretrained(cfg.work_dir / "clip")
+    clip.save_pretrained(cfg.out_dir / "clip", safe_serialization=True)
+    timing = cfg.work_dir / "timing.json"
+    if timing.exists():
+        (cfg.out_dir / "training_time.json").write_text(timing.read_text())
+    return cfg.out_dir
+
+
+def _write_timing(cfg: MiniSDConfig, stage: str, seconds: float) -> None:
+    path = cfg.work_dir / "timing.json"
+    t = json.loads(path.read_text()) if path.exists() else {}
+    t[stage] = {"seconds": round(seconds, 1), "device": str(_device()), "threads": torch.get_num_threads()}
+    path.write_text(json.dumps(t, indent=1))
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--stage", choices=STAGES, action="append", help="run only these stages")
+    p.add_argument("--unet-steps", type=int, help="override the number of U-Net steps")
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    a = p.parse_args(argv)
+    cfg = MiniSDConfig()
+    if a.unet_steps:
+        cfg.unet_steps = a.unet_steps
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    cfg.work_dir.mkdir(parents=True, exist_ok=True)
+    fns = {"data": stage_data, "tokenizer": stage_tokenizer, "clip": stage_clip, "vae": stage_vae,
+           "unet": stage_unet, "export": stage_export}
+    for s in a.stage or STAGES:
+        t0 = time.perf_counter()
+        print(f"[minisd] stage {s} ...", flush=True)
+        path = fns[s](cfg)
+        print(f"[minisd] stage {s} done in {time.perf_counter() - t0:.0f} s -> {path}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+import pytest
+import torch
+
+from course_utils import device as D
+from course_utils.errors import CourseInputError
+
+
+def test_cpu_is_float32(monkeypatch):
+    monkeypatch.delenv("COURSE_DTYPE", raising=False)
+    assert D.get_dtype("cpu") == torch.float32
+
+
+def test_half_precision_on_cpu_is_refused():
+    with pytest.raises(CourseInputError, match="float32"):
+        D.get_dtype("cpu", "float16")
+
+
+def test_env_override(monkeypatch):
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert D.get_device() == torch.device("cpu")
+    monkeypatch.setenv("COURSE_DEVICE", "banana")
+    with pytest.raises(CourseInputError, match="COURSE_DEVICE='banana'"):
+        D.get_device()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without CUDA")
+def test_cuda_without_gpu_says_what_to_do():
+    with pytest.raises(CourseInputError, match="PyTorch sees none"):
+        D.get_device("cuda")
+
+
+def test_unknown_dtype():
+    with pytest.raises(CourseInputError, match="dtype='float8'"):
+        D.get_dtype("cpu", "float8")
+
+
+def test_describe_is_one_line():
+    line = D.describe("cpu")
+    assert "\n" not in line and "float32" in line and "cores" in line

@@ -70,22 +70,30 @@ def warm(repeats: int = 15) -> dict:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=15)
+    p.add_argument("--save", action="store_true", help="also write the table to the model folder (bench.md)")
     a = p.parse_args(argv)
     import torch
 
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads; guidance 7.5, 20 DDIM steps, 64x64")
+    lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
+             f"{torch.__version__}, {torch.get_num_threads()} threads; 64 x 64 pictures, 20 DDIM steps, guidance 7.5.",
+             ""]
     c = cold()
-    print("| cold, fresh Python process (median of 3) | seconds |\n|---|---|")
-    print(f"| import torch + diffusers + transformers | {c['imports']:.2f} |")
-    print(f"| load the pipeline (after imports) | {c['load']:.2f} |")
-    print(f"| first picture (after loading) | {c['first_picture']:.2f} |")
-    print(f"| start to first picture, all together | {c['total']:.2f} |")
-    print(f"| peak memory (RSS) | {c['peak_rss_mib']:.0f} MiB |")
+    lines += ["| cold, fresh Python process (median of 3) | seconds |", "|---|---|",
+              f"| import torch + diffusers + transformers | {c['imports']:.2f} |",
+              f"| load the pipeline (after imports) | {c['load']:.2f} |",
+              f"| first picture (after loading) | {c['first_picture']:.2f} |",
+              f"| start to first picture, all together | {c['total']:.2f} |",
+              f"| peak memory of that process (RSS) | {c['peak_rss_mib']:.0f} MiB |", ""]
     w = warm(a.repeats)
-    print("\n| warm | median s | min | max |\n|---|---|---|---|")
+    lines += ["| warm, same process | median s | min | max |", "|---|---|---|---|"]
     for k, (med, lo, hi) in w.items():
-        print(f"| {k.replace('_', ' ')} | {med:.3f} | {lo:.3f} | {hi:.3f} |")
+        lines.append(f"| {k.replace('_', ' ')} | {med:.3f} | {lo:.3f} | {hi:.3f} |")
+    text = "\n".join(lines)
+    print(text)
+    from .config import MODEL_DIR
+
+    if a.save:
+        (MODEL_DIR / "bench.md").write_text(text + "\n")
 
 
 if __name__ == "__main__":

@@ -153,9 +153,14 @@ def main(argv=None) -> None:
     t0 = time.perf_counter()
     res = evaluate(quick=a.quick)
     res["seconds"] = round(time.perf_counter() - t0, 1)
-    print(format_table(res))
+    table = format_table(res)
+    print(table)
     if not a.quick:
         (MODEL_DIR / "eval.json").write_text(json.dumps(res, indent=1))
+        (MODEL_DIR / "eval.md").write_text(table + "\n")
+        from .card import write_card
+
+        write_card()
     print(f"\n({res['seconds']} s; 'all' = fur, background and style all match; in manga style fur is a tone)")
 
 

@@ -68,6 +68,8 @@ def _fur_table() -> tuple[np.ndarray, list[str]]:
         for f in (1.0, 0.78, 0.55, 1.1):  # lit, shaded, stripes, highlight
             cols.append(D._shade(rgb, f))
             names.append(name)
+    cols += [(60, 58, 66), (70, 66, 76)]  # a black sprite's shaded half and stripes (see data._render_pixel)
+    names += ["black", "black"]
     return np.array(cols, float), names
 
 
@@ -88,6 +90,17 @@ def _vote_fur(cat: np.ndarray) -> str:
     return max(per_name, key=per_name.get)
 
 
+def floor_step(a: np.ndarray) -> float:
+    """How much darker the backdrop is just below the 3/4 line than just above it (0-255 units)."""
+    h = a.shape[0]
+    sides = np.concatenate([a[:, :3], a[:, -3:]], axis=1).mean(-1)  # (h, 6) grey levels
+    q = h * 3 // 4
+    higher, above, below = (np.median(sides[q - 8: q - 4]), np.median(sides[q - 4: q]), np.median(sides[q: q + 4]))
+    if abs(higher - above) > 4:  # the backdrop above the line must be flat: a step, not a gradient
+        return 0.0
+    return float(above - below)
+
+
 def classify_pixels(img) -> dict[str, str]:
     """Fur colour, background colour and style of a 64x64 picture, by fixed pixel rules.
 
@@ -99,8 +112,9 @@ def classify_pixels(img) -> dict[str, str]:
     h, w, _ = a.shape
     centre = a[h // 8: 15 * h // 16, w // 8: 7 * w // 8].reshape(-1, 3)
     sat_all = centre.max(-1) - centre.min(-1)
-    # 1. pixel art: colour is constant inside each 2x2 sprite pixel
-    if blockiness(a) < 0.45:
+    # 1. pixel art: colour is constant inside each 2x2 sprite pixel, and a darker floor band starts
+    #    three quarters down, as in a side-scrolling game
+    if blockiness(a) < 0.45 or floor_step(a) > 14:
         style = "pixel"
     # 2. manga: pale tinted paper, and a cat of neutral ink (black, white and grey dots only)
     elif bg.mean() > 188 and np.ptp(bg) < 85 and np.mean(
@@ -108,9 +122,9 @@ def classify_pixels(img) -> dict[str, str]:
         style = "manga"
     else:
         # 3. a photo has a lit backdrop, brighter at the top than half-way down; a cartoon is flat
-        top = np.median(np.concatenate([a[:4, :3], a[:4, -3:]]).reshape(-1, 3), 0)
-        mid = np.median(np.concatenate([a[34:40, :3], a[34:40, -3:]]).reshape(-1, 3), 0)
-        style = "photo" if (top - mid).mean() > 8 else "cartoon"
+        top = np.median(np.concatenate([a[:4, :8], a[:4, -8:]]).reshape(-1, 3), 0)
+        lower = np.median(np.concatenate([a[16:20, :8], a[16:20, -8:]]).reshape(-1, 3), 0)
+        style = "photo" if (top - lower).mean() > 3.5 else "cartoon"
     if style == "manga":
         neutral = centre[(sat_all < 18) & (np.sqrt(((centre - bg) ** 2).sum(-1)) > 20)]
         white = float(np.mean(neutral.mean(-1) > 200))  # share of blank paper inside the cat's ink

@@ -1,0 +1,124 @@
+"""Write the embedded model's card (``assets/models/minisd-cats/README.md``) from measured figures.
+
+    python -m course_utils.minisd.card
+
+It reads what training, evaluation and the benchmark wrote into the model folder
+(``training_time.json``, ``eval.json``, ``bench.md``) and counts the parameters itself, so the card
+never states a figure that was not measured.
+"""
+
+from __future__ import annotations
+
+import json
+
+from . import data as D
+from .config import MODEL_DIR, MiniSDConfig
+
+
+def _params() -> dict[str, int]:
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPModel, CLIPTextModel
+
+    n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    clip = CLIPModel.from_pretrained(MODEL_DIR / "clip")
+    return {"U-Net": n(UNet2DConditionModel.from_pretrained(MODEL_DIR / "unet")),
+            "VAE": n(AutoencoderKL.from_pretrained(MODEL_DIR / "vae")),
+            "text encoder": n(CLIPTextModel.from_pretrained(MODEL_DIR / "text_encoder")),
+            "image tower (for scoring only)": n(clip.vision_model) + n(clip.visual_projection)}
+
+
+def write_card() -> str:
+    cfg = MiniSDConfig()
+    params = _params()
+    size = sum(p.stat().st_size for p in MODEL_DIR.rglob("*") if p.is_file() and p.suffix == ".safetensors")
+    tfile = MODEL_DIR / "training_time.json"
+    timing = json.loads(tfile.read_text()) if tfile.exists() else {}
+    ev = (MODEL_DIR / "eval.md").read_text() if (MODEL_DIR / "eval.md").exists() else "(run `make eval-model`)"
+    bench = (MODEL_DIR / "bench.md").read_text() if (MODEL_DIR / "bench.md").exists() else "(run `make bench`)"
+    vae_scale = json.loads((MODEL_DIR / "vae" / "config.json").read_text())["scaling_factor"]
+    t_rows = "\n".join(f"| {k} | {v['seconds'] / 60:.1f} min | {v['device']}, {v['threads']} threads |"
+                       for k, v in timing.items())
+    total = sum(v["seconds"] for v in timing.values()) / 60 if timing else 0
+    held = ", ".join(f"{a.split(':')[1]} {'+'} {b.split(':')[1]}" for a, b in D.HELD_OUT)
+    card = f"""# minisd-cats: the course's embedded text-to-image model
+
+A small model built exactly like Stable Diffusion 1.x (CLIP text encoder, KL autoencoder,
+text-conditioned U-Net, DDIM scheduler), trained by the course on procedurally drawn cats so that
+every chapter can generate real pictures on a CPU without a network. Load it with plain diffusers:
+
+```python
+from diffusers import StableDiffusionPipeline
+pipe = StableDiffusionPipeline.from_pretrained("assets/models/minisd-cats", local_files_only=True)
+image = pipe("a ginger cat in manga style on a blue background").images[0]   # 64 x 64
+```
+
+## Data
+
+{cfg.n_images:,} pictures of 64 x 64 pixels drawn by `course_utils/minisd/data.py` (deterministic
+for a seed): {len(D.FUR_COLOURS)} fur colours ({", ".join(D.FUR_COLOURS)}), {len(D.PATTERNS)} coat
+patterns, {len(D.BACKGROUNDS)} background colours ({", ".join(D.BACKGROUNDS)}), {len(D.EYE_COLOURS)} eye
+colours, 2 poses, varied size and position, and 4 styles: photo-like, flat cartoon, manga (black ink
+and screentone on tinted paper) and 16-bit pixel art. Captions are written afresh at every use from
+templates with synonyms and varied word order; {cfg.caption_attr_drop:.0%} of the time each of pattern,
+background and style is left out, and {cfg.caption_drop:.0%} of captions are empty (for
+classifier-free guidance). Held out of training entirely: {held}.
+
+## Architecture and parameters
+
+| part | parameters | notes |
+|---|---|---|
+""" + "\n".join(f"| {k} | {v / 1e6:.2f} M | |" for k, v in params.items()) + f"""
+
+- Text encoder: `CLIPTextModel`, {cfg.text_layers} layers, width {cfg.text_width}, {cfg.max_length} tokens;
+  tokenizer: a byte-pair encoding trained on the captions, in CLIP's format. Trained contrastively
+  with a ViT image tower (`clip/`, kept for scoring pictures against prompts).
+- VAE: `AutoencoderKL`, channels {cfg.vae_channels}, 64 x 64 x 3 pixels to 16 x 16 x 4 latents;
+  latent scaling factor measured on the training pictures: {vae_scale:.4f}.
+- U-Net: `UNet2DConditionModel`, channels {cfg.unet_channels}, cross-attention at 8 x 8 and 4 x 4,
+  epsilon prediction, scaled-linear betas ({cfg.beta_start} to {cfg.beta_end}, {cfg.num_train_timesteps} steps),
+  {cfg.unet_steps:,} steps of batch {cfg.unet_batch}, EMA weights.
+- Files: safetensors only, {size / 2**20:.1f} MiB in all.
+
+## Training
+
+`make train-model` (`python -m course_utils.minisd.train`) runs the stages data, tokenizer, clip,
+vae, unet and export, with seeds, progress bars, checkpoints every {cfg.checkpoint_every} steps,
+resume, and loss logs in `build/minisd/*_loss.csv`. Measured training time:
+
+| stage | time | where |
+|---|---|---|
+{t_rows}
+| **all** | **{total:.0f} min** | |
+
+## Metrics
+
+Measured by `make eval-model` at 20 DDIM steps and guidance 7.5 unless a row says otherwise.
+"Pixel rules" reads fur, background and style off the pixels with fixed rules (no model);
+"tiny CLIP" is this model's own CLIP, zero-shot. Both are first checked on generator pictures.
+In manga style, fur is judged as a tone (dark, mid, light), since ink has no hue.
+
+{ev}
+
+Speed and memory (`make bench`):
+
+{bench}
+
+## Licence
+
+MIT, like the course. The training data is drawn by the course's own code.
+
+## Limitations
+
+- It knows only what the drawn data shows: cats, {len(D.FUR_COLOURS)} fur colours, {len(D.BACKGROUNDS)}
+  plain backgrounds, 4 styles. Other words are tokenized but mean nothing to it.
+- 64 x 64 pixels, and the small VAE blurs fine detail (screentone dots, sprite pixels).
+- Image-to-image on a real photo (MAU) gives a drawn cat with the photo's layout and colours, not a
+  faithful portrait: the model has never seen a photograph.
+- A seed reproduces a picture only on the same hardware and library versions.
+"""
+    (MODEL_DIR / "README.md").write_text(card)
+    return card
+
+
+if __name__ == "__main__":
+    print(write_card())

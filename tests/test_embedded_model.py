@@ -1,0 +1,78 @@
+"""The shipped embedded model: loads offline with plain diffusers, is deterministic, follows prompts."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils.minisd import data as D
+from course_utils.minisd.config import MODEL_DIR
+from course_utils.minisd.metrics import classify_pixels
+
+pytestmark = pytest.mark.skipif(not (MODEL_DIR / "model_index.json").exists(),
+                                reason="the embedded model is not in assets/models (run `make train-model`)")
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    from diffusers import StableDiffusionPipeline
+
+    p = StableDiffusionPipeline.from_pretrained(MODEL_DIR, local_files_only=True, use_safetensors=True,
+                                                safety_checker=None, feature_extractor=None,
+                                                requires_safety_checker=False)
+    p.set_progress_bar_config(disable=True)
+    return p
+
+
+def test_folder_is_diffusers_format_safetensors_only_and_small():
+    index = json.loads((MODEL_DIR / "model_index.json").read_text())
+    assert index["_class_name"] == "StableDiffusionPipeline"
+    for part in ("unet", "vae", "text_encoder", "tokenizer", "scheduler"):
+        assert (MODEL_DIR / part).is_dir(), part
+    files = [p for p in MODEL_DIR.rglob("*") if p.is_file()]
+    assert not [p for p in files if p.suffix in {".bin", ".pt", ".pth", ".ckpt", ".pkl"}]
+    assert any(p.suffix == ".safetensors" for p in files)
+    total = sum(p.stat().st_size for p in files)
+    assert total <= 40 * 2**20, f"{total / 2**20:.1f} MiB"
+
+
+def test_latent_scale_was_measured():
+    cfg = json.loads((MODEL_DIR / "vae" / "config.json").read_text())
+    assert 0.05 < cfg["scaling_factor"] < 20 and cfg["scaling_factor"] != 0.18215
+
+
+def test_loads_as_image_to_image_sharing_modules(pipe):
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    i2i = StableDiffusionImg2ImgPipeline(**pipe.components)
+    img = D.render(D.random_spec(np.random.default_rng(0)), seed=0)
+    out = i2i("a black cat in manga style on a red background", image=img, strength=0.5, num_inference_steps=10,
+              generator=torch.Generator().manual_seed(0)).images[0]
+    assert out.size == (64, 64) and i2i.unet is pipe.unet
+
+
+def test_same_seed_same_bytes(pipe):
+    def run():
+        return pipe("a grey cat in cartoon style on a pink background", num_inference_steps=20,
+                    generator=torch.Generator().manual_seed(5)).images[0].tobytes()
+
+    assert run() == run()
+
+
+def test_follows_the_background_colour_of_the_prompt(pipe):
+    bgs = list(D.BACKGROUNDS)
+    prompts = [D.prompt_for("ginger", bg, "cartoon") for bg in bgs]
+    gens = [torch.Generator().manual_seed(i) for i in range(len(prompts))]
+    imgs = pipe(prompts, num_inference_steps=20, guidance_scale=7.5, generator=gens).images
+    got = [classify_pixels(i)["background"] for i in imgs]
+    assert sum(g == b for g, b in zip(got, bgs)) >= len(bgs) - 1, list(zip(bgs, got))
+
+
+def test_model_card_states_the_figures():
+    card = (MODEL_DIR / "README.md").read_text()
+    for words in ("Training", "Parameters", "Licence", "Limitations", "adherence"):
+        assert words.lower() in card.lower(), words
+    assert (MODEL_DIR / "samples.png").exists()
+    assert Path(MODEL_DIR / "clip" / "config.json").exists()

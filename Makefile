@@ -35,7 +35,7 @@ bench: install  ## speed and memory of the embedded model (medians, this machine
 	$(TEST_ENV) $(PY) -m course_utils.minisd.bench
 
 train-model: install  ## train the embedded model from scratch (about 2 h on 2 CPU cores; resumes)
-	$(PY) -m course_utils.minisd.train
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m course_utils.minisd.train
 
 eval-model: install  ## prompt adherence, guidance, image-to-image and reproducibility figures
 	$(TEST_ENV) $(PY) -m course_utils.minisd.evaluate

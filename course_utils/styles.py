@@ -43,13 +43,16 @@ __all__ = [
     "PRESETS",
     "add_outline",
     "assert_print_ready",
+    "border_plainness",
     "check_print_file",
     "combine_manga",
+    "crop_to_subject",
     "is_9bit",
     "make_sprite",
     "manga_filter",
     "manga_page",
     "manga_stats",
+    "on_checkerboard",
     "pixelate",
     "posterize",
     "quantize_md",
@@ -1828,6 +1831,124 @@ def tshirt_mockup(
     mock.paste(art, (round((size - dw) / 2), round(0.215 * size)), art)
     return mock
 
+
+
+# -- looking at cut-outs ---------------------------------------------------------------------------
+
+
+def crop_to_subject(img_rgba: Any, pad: int = 0) -> Image.Image:
+    r"""Crop a cut-out to its opaque pixels, so that a sprite's grid spans the subject, not the backdrop.
+
+    Taught in chapter 9 (MAU as a Sega-16-bit-inspired t-shirt design), between
+    `remove_background` and `pixelate`.
+
+    Args:
+        img_rgba (`PIL.Image.Image`, `np.ndarray` or path):
+            The cut-out, with transparency (alpha below 128 counts as transparent).
+        pad (`int`, defaults to 0):
+            Transparent pixels kept on every side of the subject, 0 to 1000.
+
+    Returns:
+        `PIL.Image.Image`: ``RGBA``, the bounding box of the opaque pixels grown by ``pad``
+        (never beyond the picture).
+
+    Raises:
+        `CourseInputError`: for a picture without transparency or with no opaque pixel.
+
+    Examples:
+        >>> cut = cu.styles.remove_background(cu.mau(size=128), method="ellipse", margin=0.2)
+        >>> cu.styles.crop_to_subject(cut).size
+        (76, 51)
+    """
+    pad = _check_int(pad, "pad", 0, 1000, "Try pad=0, or pad=2 to keep room for an outline.")
+    pic = _rgba(img_rgba, "crop_to_subject")
+    box = pic.getchannel("A").point(lambda a: 255 if a >= 128 else 0).getbbox()
+    if box is None:
+        raise CourseInputError(
+            "crop_to_subject got a picture that is fully transparent: there is no subject to crop to. "
+            "Check the cut-out, e.g. remove_background's tolerance or method."
+        )
+    x0, y0, x1, y1 = box
+    return pic.crop((max(0, x0 - pad), max(0, y0 - pad), min(pic.width, x1 + pad), min(pic.height, y1 + pad)))
+
+
+def border_plainness(img: Any, tolerance: float = 10.0, n_colours: int = 2) -> float:
+    r"""How plain is a picture's frame? The share of its border pixels close to its main colours.
+
+    Taught in chapter 9 (MAU as a Sega-16-bit-inspired t-shirt design): `remove_background`'s
+    flood fill assumes a plain backdrop, and this measures whether the assumption holds. A
+    model's drawing on a flat colour scores near 1; a close-up photo, whose border is fur,
+    scores about 0.4. Above about 0.8 the flood fill is safe; below, use ``method="ellipse"``.
+
+    The main colours are found one after the other: the median (in CIELAB) of the border pixels
+    not yet covered, then every pixel within ``tolerance`` of it counts as covered.
+
+    Args:
+        img (`PIL.Image.Image`, `np.ndarray` or path):
+            The picture; transparency is laid on white.
+        tolerance (`float`, defaults to 10.0):
+            Largest colour difference (CIELAB ΔE, 1 to 100) from a main colour; 2.3 is just visible.
+        n_colours (`int`, defaults to 2):
+            How many main colours the backdrop may have, 1 to 8 (2 allows a wall and a floor).
+
+    Returns:
+        `float` in ``[0, 1]``: the share of border pixels within ``tolerance`` of a main colour.
+
+    Examples:
+        >>> round(cu.styles.border_plainness(cu.mau(size=256)), 1) < 0.8
+        True
+    """
+    tolerance = _check_float(tolerance, "tolerance", 1.0, 100.0, "Try tolerance=10.")
+    n_colours = _check_int(n_colours, "n_colours", 1, 8, "Try n_colours=2 (a wall and a floor).")
+    arr = np.asarray(_load(img))
+    if arr.shape[0] < 3 or arr.shape[1] < 3:
+        raise CourseInputError(f"border_plainness needs at least 3×3 pixels, got {arr.shape[1]}×{arr.shape[0]}.")
+    border = np.concatenate([arr[0], arr[-1], arr[1:-1, 0], arr[1:-1, -1]])
+    lab = _rgb_to_lab(border).astype(np.float64)
+    covered = np.zeros(len(lab), dtype=bool)
+    for _ in range(n_colours):
+        if covered.all():
+            break
+        centre = np.median(lab[~covered], axis=0)
+        # ΔE = ‖lab − centre‖: the Euclidean distance in CIELAB
+        covered |= np.sqrt(((lab - centre) ** 2).sum(axis=1)) <= tolerance
+    return float(covered.mean())
+
+
+def on_checkerboard(img: Any, scale: int = 1, cell: int = 8) -> Image.Image:
+    r"""Show a transparent picture the way image editors do: over a grey-and-white checkerboard.
+
+    Taught in chapter 9 (MAU as a Sega-16-bit-inspired t-shirt design), to see what a cut-out kept.
+
+    Args:
+        img (`PIL.Image.Image`, `np.ndarray` or path):
+            The picture; one without transparency is returned as it is (enlarged).
+        scale (`int`, defaults to 1):
+            Enlargement with nearest-neighbour, 1 to 64, so pixel art stays crisp.
+        cell (`int`, defaults to 8):
+            Side of a checkerboard square in pixels of the result, 1 to 256.
+
+    Returns:
+        `PIL.Image.Image`: ``RGB``, ``scale`` times the size of ``img``.
+
+    Examples:
+        >>> sprite = cu.styles.add_outline(cu.styles.pixelate(cu.styles.remove_background(
+        ...     cu.mau(size=128), method="ellipse"), grid=32))
+        >>> cu.styles.on_checkerboard(sprite, scale=4).size
+        (136, 92)
+    """
+    scale = _check_int(scale, "scale", 1, 64, "Try scale=4.")
+    cell = _check_int(cell, "cell", 1, 256, "Try cell=8.")
+    pic = _load(img, keep_alpha=None)
+    if scale > 1:
+        pic = pic.resize((pic.width * scale, pic.height * scale), Image.Resampling.NEAREST)
+    if pic.mode != "RGBA":
+        return pic
+    y, x = np.mgrid[0:pic.height, 0:pic.width]
+    board = np.where(((x // cell + y // cell) % 2 == 0)[:, :, None], 255, 204).astype(np.uint8)
+    out = Image.fromarray(np.repeat(board, 3, axis=2), mode="RGB")
+    out.paste(pic, (0, 0), pic)
+    return out
 
 # -- presets and the one-call pipeline ------------------------------------------------------------
 

@@ -413,11 +413,14 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stage", choices=STAGES, action="append", help="run only these stages")
     p.add_argument("--unet-steps", type=int, help="override the number of U-Net steps")
+    p.add_argument("--vae-steps", type=int, help="override the number of VAE steps")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     a = p.parse_args(argv)
     cfg = MiniSDConfig()
     if a.unet_steps:
         cfg.unet_steps = a.unet_steps
+    if a.vae_steps:
+        cfg.vae_steps = a.vae_steps
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg.work_dir.mkdir(parents=True, exist_ok=True)

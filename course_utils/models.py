@@ -23,8 +23,13 @@ from pathlib import Path
 
 import torch
 
-from .device import get_device, get_dtype
-from .errors import CourseInputError, CourseSetupError
+# Keep the lessons readable: library chatter (load progress bars, the note that torchvision is not
+# installed) is turned down unless the learner set these variables already.
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+
+from .device import get_device, get_dtype  # noqa: E402
+from .errors import CourseInputError, CourseSetupError  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 EMBEDDED_DIR = ASSETS / "models" / "minisd-cats"
@@ -135,8 +140,8 @@ def choose_model(model: str = "auto", device: str | torch.device | None = None) 
         return _lookup(model), "you asked for it"
     if dev.type != "cuda":
         return REGISTRY["embedded"], (
-            f"there is no CUDA GPU ({dev.type} here), and a real Stable Diffusion model would need minutes "
-            "per picture")
+            f"this machine computes on the {dev.type.upper() if dev.type != 'cpu' else 'CPU'} without a CUDA "
+            "GPU, where real Stable Diffusion would need minutes per picture")
     real = REGISTRY[DEFAULT_REAL]
     if is_cached(real.source):
         return real, "a CUDA GPU is present and its weights are in the local cache"
@@ -163,15 +168,24 @@ def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype):
                 f"and run `hf download {info.source}`, or use the embedded model: load_pipeline('embedded').")
     from diffusers import StableDiffusionPipeline  # imported only now: the checks above stay instant
 
-    kwargs = dict(torch_dtype=dtype, use_safetensors=True, safety_checker=None, feature_extractor=None,
+    kwargs = dict(dtype=dtype, use_safetensors=True, safety_checker=None, feature_extractor=None,
                   requires_safety_checker=False)
     if local or hub_offline_flag() or is_cached(info.source):
         kwargs["local_files_only"] = True
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+
+    if local:  # a small local model loads in a blink: no progress bars
+        dlog.disable_progress_bar()
+        tlog.disable_progress_bar()
     try:
         pipe = StableDiffusionPipeline.from_pretrained(info.source, **kwargs)
     except OSError as e:
         raise CourseSetupError(f"Could not load {info.title} from {info.source}: {e}. Use load_pipeline("
                                "'embedded') to continue with the course's own model.") from e
+    finally:
+        dlog.enable_progress_bar()
+        tlog.enable_progress_bar()
     return pipe.to(dev)
 
 

@@ -28,7 +28,7 @@ def test_auto_on_cpu_chooses_embedded_without_network(monkeypatch):
     calls = []
     monkeypatch.setattr(M, "hub_reachable", lambda *a, **k: calls.append(1) or False)
     info, reason = M.choose_model("auto", "cpu")
-    assert info.key == "embedded" and "no CUDA GPU" in reason
+    assert info.key == "embedded" and "without a CUDA GPU" in reason
     assert calls == []  # a CPU learner never waits on the network
 
 

@@ -415,6 +415,8 @@ def main(argv=None) -> None:
     p.add_argument("--unet-steps", type=int, help="override the number of U-Net steps")
     p.add_argument("--vae-steps", type=int, help="override the number of VAE steps")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--from-snapshot", action="store_true",
+                   help="export the U-Net's latest checkpoint snapshot (needs MINISD_SNAPSHOT=1 while training)")
     a = p.parse_args(argv)
     cfg = MiniSDConfig()
     if a.unet_steps:
@@ -426,6 +428,8 @@ def main(argv=None) -> None:
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
     fns = {"data": stage_data, "tokenizer": stage_tokenizer, "clip": stage_clip, "vae": stage_vae,
            "unet": stage_unet, "export": stage_export}
+    if a.from_snapshot:
+        fns["export"] = lambda c: stage_export(c, unet_dir=c.work_dir / "unet_snapshot")
     for s in a.stage or STAGES:
         t0 = time.perf_counter()
         print(f"[minisd] stage {s} ...", flush=True)

@@ -14,13 +14,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
-	$(VENV)/bin/jupyter labextension list >/dev/null 2>&1 || true
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the pinned requirements and course_utils
 
 lab: install  ## open JupyterLab on the notebooks
-	$(VENV)/bin/jupyter lab notebooks/
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/jupyter lab notebooks/
 
 test: install  ## unit tests and every notebook, top to bottom (nbval)
 	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env --durations=15 tests notebooks

@@ -63,6 +63,7 @@ __all__ = [
     "mid_grey_share",
     "nearest_distance",
     "painting_figure",
+    "picture_grid",
     "picture_rows",
     "sample",
     "sample_autoregressive",
@@ -124,9 +125,9 @@ def _one_thread(fn):
     """Run `fn` on one CPU thread, then give the caller's thread count back.
 
     The matrices of these tiny networks are too small to be worth splitting between cores; on a
-    shared CPU, a two-thread product of a 64 × 256 by a 256 × 256 matrix was measured 4 to 70 times
-    slower than a one-thread one (each product waits for the second core). One thread also makes the
-    results independent of how many cores the machine has.
+    shared CPU with OpenMP's default busy waiting, a two-thread product of a 64 × 256 by a 256 × 256
+    matrix was measured 4 to 70 times slower than a one-thread one (each product waits for the second
+    core). One thread also makes the results independent of how many cores the machine has.
     """
 
     @functools.wraps(fn)
@@ -176,6 +177,13 @@ def _mlp(*widths: int, act: Callable[[], nn.Module] = nn.SiLU) -> nn.Sequential:
         if i < len(widths) - 2:
             layers.append(act())
     return nn.Sequential(*layers)
+
+
+def _seeded(seed: int, build: Callable):
+    """`build()` with the initial weights drawn from `seed`; torch's global random state is left as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()
 
 
 def _leaky() -> nn.Module:
@@ -310,9 +318,8 @@ def train_gan(data: torch.Tensor, cfg: GANConfig | None = None) -> Trained:
     data = _check_images(data, "data")
     cfg = cfg or GANConfig()
     g = torch.Generator().manual_seed(cfg.seed)
-    torch.manual_seed(cfg.seed)  # the networks' initial weights
     size = data.shape[-1]
-    G, Dnet = Generator(cfg.latent, cfg.hidden, size), Discriminator(cfg.hidden, size)
+    G, Dnet = _seeded(cfg.seed, lambda: (Generator(cfg.latent, cfg.hidden, size), Discriminator(cfg.hidden, size)))
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(Dnet.parameters(), lr=cfg.lr, betas=(0.5, 0.999))
     z_watch = torch.randn(64, cfg.latent, generator=torch.Generator().manual_seed(cfg.seed + 1))
@@ -442,8 +449,7 @@ def train_vae(data: torch.Tensor, cfg: VAEConfig | None = None) -> Trained:
     data = _check_images(data, "data")
     cfg = cfg or VAEConfig()
     g = torch.Generator().manual_seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    model = VAE(cfg.latent, cfg.hidden, data.shape[-1])
+    model = _seeded(cfg.seed, lambda: VAE(cfg.latent, cfg.hidden, data.shape[-1]))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     losses: dict[str, list[float]] = {"-ELBO": [], "reconstruction": [], "KL": []}
     t0 = time.perf_counter()
@@ -579,8 +585,7 @@ def train_autoregressive(data: torch.Tensor, cfg: ARConfig | None = None) -> Tra
     data = _check_images(data, "data")
     cfg = cfg or ARConfig()
     g = torch.Generator().manual_seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    model = AutoregressiveNet(cfg.hidden, data.shape[-1])
+    model = _seeded(cfg.seed, lambda: AutoregressiveNet(cfg.hidden, data.shape[-1]))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     losses: dict[str, list[float]] = {"-log p(x)": []}
     t0 = time.perf_counter()
@@ -710,10 +715,9 @@ def train_diffusion(data: torch.Tensor, cfg: DiffusionConfig | None = None) -> T
     data = _check_images(data, "data")
     cfg = cfg or DiffusionConfig()
     g = torch.Generator().manual_seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
     # ᾱ_t = Π_{s≤t} (1 - β_s)
     abar = _alphas_cumprod(make_betas(cfg.schedule, cfg.num_train_timesteps))
-    model = Denoiser(cfg.hidden, data.shape[-1], abar)
+    model = _seeded(cfg.seed, lambda: Denoiser(cfg.hidden, data.shape[-1], abar))
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     losses: dict[str, list[float]] = {"x0 MSE": []}
     t0 = time.perf_counter()
@@ -934,6 +938,24 @@ def picture_rows(rows: dict[str, torch.Tensor], n: int = 10, title: str | None =
     return fig
 
 
+def picture_grid(pictures: torch.Tensor, cols: int = 8, scale: int = 6, pad: int = 1) -> Image.Image:
+    """
+    Pictures (N, 1, H, W) in [0, 1] as one PIL image: black cats on white, enlarged `scale` times with
+    crisp pixels, `pad` white pixels between them (before enlarging). Taught in: chapter 1.
+    """
+    x = _check_images(pictures).clamp(0, 1)
+    cols = _check_int("cols", cols, 1, 1000)
+    scale = _check_int("scale", scale, 1, 64)
+    n, _, h, w = x.shape
+    rows = math.ceil(n / cols)
+    canvas = torch.zeros(rows * (h + pad) + pad, min(cols, n) * (w + pad) + pad)
+    for i in range(n):
+        r, c = divmod(i, cols)
+        canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = x[i, 0]
+    img = Image.fromarray(((1 - canvas.numpy()) * 255).round().astype(np.uint8)).convert("RGB")  # 2-D uint8: "L"
+    return img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+
+
 def painting_figure(painters: dict[str, Trained], seed: int = 0, size: float = 1.15):
     """
     How each family paints one cat: from its starting point, through the steps it takes, to the end.
@@ -962,7 +984,8 @@ def painting_figure(painters: dict[str, Trained], seed: int = 0, size: float = 1
     rows["GAN"] = [(gan_start, f"{z.shape[1]} random numbers")] + [None] * 4
     rows["GAN"].append((sample_gan(painters["GAN"], 1, seed), "finished"))
     zv = torch.randn(1, painters["VAE"].model.latent, generator=g)
-    rows["VAE"] = [("z = (" + ", ".join(f"{v:.1f}" for v in zv[0].tolist()) + ")", "")] + [None] * 4
+    code = "z = (" + ", ".join(f"{v:.1f}" for v in zv[0].tolist()) + ")"
+    rows["VAE"] = [(code, f"{zv.shape[1]} random numbers")] + [None] * 4
     with torch.no_grad():
         rows["VAE"].append((torch.sigmoid(painters["VAE"].model.decode(zv)), "finished"))
 
@@ -1023,8 +1046,8 @@ MILESTONES: tuple[tuple[float, str, str, tuple[float, int]], ...] = (
     (2020.45, "DDPM", "diffusion", (2020.35, 2)),
     (2021.05, "DALL·E,\nCLIP", "combined", (2021.0, 0)),
     (2021.97, "GLIDE, latent\ndiffusion", "diffusion", (2021.6, 3)),
-    (2022.3, "DALL·E 2", "diffusion", (2022.05, 1)),
-    (2022.4, "Imagen", "diffusion", (2022.75, 0)),
+    (2022.3, "DALL·E 2", "diffusion", (2022.35, 1)),
+    (2022.4, "Imagen", "diffusion", (2023.05, 0)),
     (2022.65, "Stable\nDiffusion", "combined", (2022.95, 2)),
     (2023.55, "SDXL", "combined", (2023.6, 1)),
     (2023.8, "DALL·E 3", "diffusion", (2024.0, 3)),

@@ -217,6 +217,19 @@ def test_figures_draw(cats):
         H.timeline_figure([(0, "VAE", x[:4]), (1, "DDPM", x[4:8]), (2, "today", None)], now=2025),
     ]
     assert all(len(f.axes) > 3 for f in figures)
+    grid = H.picture_grid(x[:5], cols=4, scale=3)
+    assert grid.size == ((4 * 9 + 1) * 3, (2 * 9 + 1) * 3) and grid.mode == "RGB"
     with pytest.raises(CourseInputError, match="era"):
         H.timeline_figure([(3, "later", None)])
     plt.close("all")
+
+
+def test_training_is_reproducible_and_leaves_the_global_random_state_alone(cats):
+    x, _ = cats
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = H.train_autoregressive(x, H.ARConfig(hidden=16, steps=5, batch=8))
+    assert torch.equal(torch.rand(3), expected)
+    b = H.train_autoregressive(x, H.ARConfig(hidden=16, steps=5, batch=8))
+    assert a.losses == b.losses

@@ -51,7 +51,7 @@ class MiniSDConfig:
     unet_channels: tuple[int, ...] = (32, 64, 128)
     unet_down: tuple[str, ...] = ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D")
     unet_up: tuple[str, ...] = ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D")
-    unet_steps: int = 4_000
+    unet_steps: int = 2_500
     unet_batch: int = 64
     unet_lr: float = 6e-4
     ema_decay: float = 0.999

@@ -158,12 +158,17 @@ class ClipJudge:
     @classmethod
     def load(cls, folder: str | Path | None = None) -> ClipJudge:
         from transformers import CLIPModel, CLIPTokenizer
+        from transformers.utils import logging as tlog
 
         from .config import MODEL_DIR
 
         folder = Path(folder or MODEL_DIR)
-        return cls(CLIPModel.from_pretrained(folder / "clip").eval(),
-                   CLIPTokenizer.from_pretrained(folder / "tokenizer"))
+        tlog.disable_progress_bar()  # a 2 M-parameter model loads in a blink
+        try:
+            return cls(CLIPModel.from_pretrained(folder / "clip").eval(),
+                       CLIPTokenizer.from_pretrained(folder / "tokenizer"))
+        finally:
+            tlog.enable_progress_bar()
 
     @torch.no_grad()
     def image_features(self, images) -> torch.Tensor:

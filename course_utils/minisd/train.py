@@ -81,6 +81,7 @@ def stage_data(cfg: MiniSDConfig) -> Path:
     path = cfg.work_dir / "data.npz"
     if path.exists():
         return path
+    t0 = time.perf_counter()
     chunks = 8
     per = cfg.n_images // chunks
     with Pool(min(chunks, os.cpu_count() or 1)) as pool:
@@ -89,6 +90,7 @@ def stage_data(cfg: MiniSDConfig) -> Path:
     images = np.concatenate([p[0] for p in parts])
     specs = [s for p in parts for s in p[1]]
     np.savez(path, images=images, specs=json.dumps([s.as_dict() for s in specs]))
+    _write_timing(cfg, "data", time.perf_counter() - t0)
     return path
 
 
@@ -107,6 +109,7 @@ def stage_tokenizer(cfg: MiniSDConfig) -> Path:
     out = cfg.work_dir / "tokenizer"
     if (out / "tokenizer_config.json").exists():
         return out
+    t0 = time.perf_counter()
     rng = np.random.default_rng(cfg.seed)
     corpus = [D.caption(D.random_spec(rng, held_out=None), rng, drop_p=0.2) for _ in range(20_000)]
     # every letter and digit alone and word-final, so any word a learner types can be encoded
@@ -128,6 +131,7 @@ def stage_tokenizer(cfg: MiniSDConfig) -> Path:
             vocab.setdefault(t, len(vocab))
     clip_tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=cfg.max_length)
     clip_tok.save_pretrained(out)
+    _write_timing(cfg, "tokenizer", time.perf_counter() - t0)
     return out
 
 
@@ -304,7 +308,7 @@ def _encode_all(cfg, vae, images, dev) -> torch.Tensor:
     return lat
 
 
-def stage_unet(cfg: MiniSDConfig) -> Path:
+def stage_unet(cfg: MiniSDConfig, init_from: Path | None = None) -> Path:
     from transformers import CLIPTextModel
 
     out = cfg.work_dir / "unet"
@@ -319,6 +323,10 @@ def stage_unet(cfg: MiniSDConfig) -> Path:
     images, specs = load_data(cfg)
     lat = _encode_all(cfg, vae, images, dev)
     unet = build_unet(cfg).to(dev)
+    if init_from is not None:  # continue from trained weights (e.g. the shipped model) instead of random ones
+        from diffusers import UNet2DConditionModel
+
+        unet.load_state_dict(UNet2DConditionModel.from_pretrained(init_from).state_dict())
     ema = build_unet(cfg).to(dev)
     ema.load_state_dict(unet.state_dict())
     ema.requires_grad_(False)
@@ -415,6 +423,9 @@ def main(argv=None) -> None:
     p.add_argument("--unet-steps", type=int, help="override the number of U-Net steps")
     p.add_argument("--vae-steps", type=int, help="override the number of VAE steps")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--init-unet", type=Path,
+                   help="start the U-Net from these weights (a diffusers unet folder, e.g. the shipped model's) "
+                        "to train it further; use a fresh --work-dir or delete build/minisd/unet*")
     p.add_argument("--from-snapshot", action="store_true",
                    help="export the U-Net's latest checkpoint snapshot (needs MINISD_SNAPSHOT=1 while training)")
     a = p.parse_args(argv)
@@ -428,6 +439,8 @@ def main(argv=None) -> None:
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
     fns = {"data": stage_data, "tokenizer": stage_tokenizer, "clip": stage_clip, "vae": stage_vae,
            "unet": stage_unet, "export": stage_export}
+    if a.init_unet:
+        fns["unet"] = lambda c: stage_unet(c, init_from=a.init_unet)
     if a.from_snapshot:
         fns["export"] = lambda c: stage_export(c, unet_dir=c.work_dir / "unet_snapshot")
     for s in a.stage or STAGES:

@@ -1,0 +1,541 @@
+"""The generation pipeline seen one part at a time: stage timings, latents as pictures, a film of
+the steps, and what an upscaler adds.
+
+Taught in: chapter 4 (The generation pipeline, step by step), on both paths. The technical path
+rebuilds the text-to-image call by hand and times its stages with `StageTimer`; the practical path
+watches a run step by step with `film_strip`, `settling` and `step_explorer`. Both look at a
+latent with `show_latent` and compare upscalers with `upscale`, `sharpness` and `psnr`; on a CUDA
+GPU, `upscale_x4` runs Stable Diffusion's x4 upscaler, a second diffusion model.
+
+Pictures follow the conventions of `course_utils.images`: PIL RGB images, or NumPy ``float32``
+arrays ``(H, W, 3)`` in ``[0, 1]``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import statistics
+import time
+from collections.abc import Iterator, Sequence
+from numbers import Integral
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .errors import CourseInputError, CourseSetupError
+from .images import image_grid, load_image, to_numpy
+
+__all__ = [
+    "StageTimer",
+    "UPSCALE_METHODS",
+    "UPSCALER_ID",
+    "film_strip",
+    "load_upscaler",
+    "psnr",
+    "settling",
+    "sharpness",
+    "show_latent",
+    "step_explorer",
+    "upscale",
+    "upscale_x4",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Timing the stages of a pipeline
+# --------------------------------------------------------------------------------------------
+
+
+class StageTimer:
+    """
+    Wall-clock times of the named stages of a pipeline, over several runs.
+
+    Call `new_run` before each run, and wrap each stage in ``with timer("name"):``. A stage may run
+    several times in one run (the U-Net runs once per step): its calls are kept one by one, and
+    its *per-run* time is their sum. Medians over runs leave out a run slowed down by something
+    else on the machine.
+
+    Taught in: chapter 4 (The generation pipeline, step by step), technical path.
+
+    Example:
+        >>> timer = StageTimer()
+        >>> for _ in range(3):
+        ...     timer.new_run()
+        ...     with timer("encode"):
+        ...         pass
+        >>> timer.runs
+        3
+    """
+
+    def __init__(self) -> None:
+        self._runs: list[dict[str, list[float]]] = []
+        self.order: list[str] = []  # stage names, in the order they first ran
+
+    def new_run(self) -> None:
+        """Start a new run: the stages timed from now on belong to it."""
+        self._runs.append({})
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        """Time the block inside ``with timer(stage):`` and add it to the current run."""
+        if not isinstance(stage, str) or not stage:
+            raise CourseInputError(f"stage must be a non-empty name (str), got {stage!r}; e.g. timer('unet').")
+        if not self._runs:
+            self.new_run()
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            seconds = time.perf_counter() - t0
+            self._runs[-1].setdefault(stage, []).append(seconds)
+            if stage not in self.order:
+                self.order.append(stage)
+
+    @property
+    def runs(self) -> int:
+        """How many runs were started."""
+        return len(self._runs)
+
+    def _check(self, stage: str) -> None:
+        if stage not in self.order:
+            raise CourseInputError(f"no stage called {stage!r} was timed; timed stages: {self.order or 'none yet'}.")
+
+    def calls(self, stage: str) -> list[float]:
+        """Seconds of every call of `stage`, over all runs."""
+        self._check(stage)
+        return [s for run in self._runs for s in run.get(stage, [])]
+
+    def per_run(self, stage: str) -> list[float]:
+        """Seconds spent in `stage` in each run that timed it (the sum of its calls)."""
+        self._check(stage)
+        return [sum(run[stage]) for run in self._runs if stage in run]
+
+    def median_call(self, stage: str) -> float:
+        """Median seconds of one call of `stage`."""
+        return statistics.median(self.calls(stage))
+
+    def median_per_run(self, stage: str) -> float:
+        """Median seconds per run spent in `stage`."""
+        return statistics.median(self.per_run(stage))
+
+    def table(self) -> list[dict]:
+        """
+        One row per stage, in the order they first ran: ``stage``, ``calls_per_run``,
+        ``ms_per_call`` and ``ms_per_run`` (medians) and ``share`` (of the sum of ``ms_per_run``).
+        """
+        if not self.order:
+            raise CourseInputError("nothing was timed yet: wrap some work in `with timer('name'):` first.")
+        rows = []
+        for stage in self.order:
+            counts = [len(run[stage]) for run in self._runs if stage in run]
+            rows.append(dict(stage=stage, calls_per_run=statistics.median(counts),
+                             ms_per_call=1000 * self.median_call(stage),
+                             ms_per_run=1000 * self.median_per_run(stage)))
+        total = sum(r["ms_per_run"] for r in rows) or 1.0
+        for r in rows:
+            r["share"] = r["ms_per_run"] / total
+        return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Latents as pictures
+# --------------------------------------------------------------------------------------------
+
+
+def _check_latent(latents, channels: int | None = None) -> torch.Tensor:
+    if not isinstance(latents, torch.Tensor):
+        raise CourseInputError(f"latents must be a torch tensor of shape (1, C, h, w), got a {type(latents).__name__}.")
+    z = latents.detach().float().cpu()
+    if z.ndim == 4 and z.shape[0] == 1:
+        z = z[0]
+    if z.ndim != 3:
+        raise CourseInputError(
+            f"latents must be ONE latent, of shape (1, C, h, w) or (C, h, w), got shape {tuple(latents.shape)}; "
+            "for a batch, pass latents[i:i+1].")
+    if channels is not None and z.shape[0] != channels:
+        raise CourseInputError(f"latents must have {channels} channels (the VAE's latent_channels), "
+                               f"got shape {tuple(latents.shape)}.")
+    if not torch.isfinite(z).all():
+        raise CourseInputError("latents hold NaN or infinite values: the step that made them went wrong.")
+    return z
+
+
+@torch.no_grad()
+def show_latent(latents: torch.Tensor, vae, title: str | None = None, size: float = 2.0):
+    """
+    A figure of one latent: each channel as a greyscale picture on one shared scale, and the picture
+    the VAE decodes from it.
+
+    Grey is 0; white and black are the largest positive and negative values of the four channels
+    (one scale for all, so that the channels can be compared). The colour bar gives the values.
+
+    Taught in: chapter 4 (The generation pipeline, step by step).
+
+    Args:
+        latents (`torch.Tensor` of shape `(1, C, h, w)` or `(C, h, w)`): scaled latents, as the
+            denoising loop holds them (the decoder receives them divided by the VAE's scaling factor).
+        vae (`diffusers.AutoencoderKL`): the pipeline's VAE, e.g. `pipe.vae`.
+        title (`str`, *optional*): a title over the figure.
+        size (`float`, defaults to 2.0): the width of one panel, in inches (0.5 to 6).
+
+    Returns:
+        `matplotlib.figure.Figure` (closed in pyplot: a cell shows it when it is the cell's last value).
+
+    Raises:
+        `CourseInputError`: for a tensor that is not one latent with the VAE's number of channels.
+    """
+    import matplotlib.pyplot as plt
+
+    from .plots import decode_latents
+
+    z = _check_latent(latents, int(vae.config.latent_channels))
+    if isinstance(size, bool) or not isinstance(size, int | float) or not 0.5 <= size <= 6:
+        raise CourseInputError(f"size must be a number of inches from 0.5 to 6, got {size!r}.")
+    picture = decode_latents(vae, z.unsqueeze(0))[0]
+    c, h, w = z.shape
+    limit = float(z.abs().max()) or 1.0
+    fig, axes = plt.subplots(1, c + 1, figsize=(size * (c + 1) + 0.8, size + 0.75), layout="constrained")
+    for k in range(c):
+        im = axes[k].imshow(z[k].numpy(), cmap="gray", vmin=-limit, vmax=limit, interpolation="nearest")
+        axes[k].set_title(f"channel {k}\n{float(z[k].min()):+.2f} to {float(z[k].max()):+.2f}", fontsize=9)
+        axes[k].set(xticks=[], yticks=[])
+    axes[0].set_ylabel(f"{h} × {w} latent pixels", fontsize=9)
+    fig.colorbar(im, ax=axes[:c], shrink=0.8, label="latent value (unitless)")
+    axes[c].imshow(np.asarray(picture), interpolation="nearest")
+    axes[c].set_title(f"decoded\n{picture.width} × {picture.height} × 3 pixels", fontsize=9)
+    axes[c].set(xticks=[], yticks=[])
+    if title:
+        fig.suptitle(title, fontsize=11)
+    plt.close(fig)
+    return fig
+
+
+# --------------------------------------------------------------------------------------------
+# A run, step by step
+# --------------------------------------------------------------------------------------------
+
+
+def _pictures(frames, what: str) -> list[Image.Image]:
+    if isinstance(frames, (str, bytes)) or not isinstance(frames, Sequence) or len(frames) == 0:
+        raise CourseInputError(f"{what} must be a non-empty list of pictures.")
+    out = []
+    for i, f in enumerate(frames):
+        if isinstance(f, Image.Image):
+            out.append(f.convert("RGB"))
+        elif isinstance(f, np.ndarray):
+            out.append(load_image(f, min_size=1))
+        else:
+            raise CourseInputError(f"{what}: item {i} is a {type(f).__name__}, not a PIL image or a NumPy array.")
+    return out
+
+
+def film_strip(frames: Sequence, labels: Sequence[str] | None = None, cols: int = 10, thumb: int = 128) -> Image.Image:
+    """
+    Frames laid out like a film strip: rows of `cols` pictures, each shown `thumb` pixels wide
+    (small frames are enlarged with crisp pixels, large ones shrunk smoothly), with its label
+    underneath.
+
+    Taught in: chapter 4 (The generation pipeline, step by step), practical path.
+
+    Args:
+        frames (list of PIL images or NumPy arrays): the frames, in order.
+        labels (list of `str`, *optional*): one label per frame (default: "1", "2", ...).
+        cols (`int`, defaults to 10): frames per row, 1 to 40.
+        thumb (`int`, defaults to 128): the width of each shown frame in pixels, 16 to 512.
+
+    Returns:
+        `PIL.Image.Image`: one RGB picture.
+    """
+    pics = _pictures(frames, "frames")
+    for name, v, lo, hi in (("cols", cols, 1, 40), ("thumb", thumb, 16, 512)):
+        if isinstance(v, bool) or not isinstance(v, Integral) or not lo <= v <= hi:
+            raise CourseInputError(f"{name} must be a whole number from {lo} to {hi}, got {v!r}.")
+    labels = [str(i + 1) for i in range(len(pics))] if labels is None else list(labels)
+    if len(labels) != len(pics):
+        raise CourseInputError(f"got {len(pics)} frames but {len(labels)} labels: give one label per frame.")
+    shown = []
+    for p in pics:
+        size = (int(thumb), max(1, round(p.height * thumb / p.width)))
+        filt = Image.Resampling.NEAREST if thumb >= p.width else Image.Resampling.LANCZOS
+        shown.append(p.resize(size, filt))
+    return image_grid(shown, cols=min(int(cols), len(shown)), labels=labels, pad=3)
+
+
+def _coarse_and_detail(a: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split a picture into its block averages (the layout) and what is left (the detail)."""
+    h, w = a.shape[0] // block * block, a.shape[1] // block * block
+    a = a[:h, :w]
+    coarse = a.reshape(h // block, block, w // block, block, -1).mean(axis=(1, 3))
+    blocky = np.repeat(np.repeat(coarse, block, axis=0), block, axis=1)
+    return coarse, a - blocky
+
+
+def _resemblance(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two arrays: 1 when one is the other rescaled, 0 when unrelated."""
+    a = a.ravel().astype(np.float64) - a.mean()
+    b = b.ravel().astype(np.float64) - b.mean()
+    denom = math.sqrt(float(a @ a) * float(b @ b))
+    if denom == 0.0:  # a flat layer: it resembles the other only if that one is flat too
+        return float(np.allclose(a, b))
+    return float(a @ b) / denom
+
+
+def settling(frames: Sequence, final=None, block: int = 8) -> dict[str, np.ndarray]:
+    """
+    How much of the finished picture each frame of a run already shows, at two scales: the
+    **layout** (averages over `block` × `block` squares: where the big shapes and colours are) and
+    the **detail** (the picture minus those averages: edges, stripes, texture).
+
+    Each value is the correlation between the frame and the final picture at that scale: 1 when
+    that scale of the frame matches the final one (up to contrast), near 0 when it shows nothing
+    of it. A curve that rises early means that scale was decided early.
+
+    Taught in: chapter 4 (The generation pipeline, step by step), practical path.
+
+    Args:
+        frames (list of PIL images or NumPy arrays): the frames, all of one size, noisiest first.
+        final (PIL image or NumPy array, *optional*): the finished picture (default: the last frame).
+        block (`int`, defaults to 8): the side of the squares, in pixels (2 to the picture's side).
+
+    Returns:
+        `dict` with ``"layout"`` and ``"detail"``: arrays with one value per frame, at most 1.
+    """
+    pics = _pictures(frames, "frames")
+    end = pics[-1] if final is None else _pictures([final], "final")[0]
+    if len({p.size for p in [*pics, end]}) != 1:
+        raise CourseInputError("all frames and the final picture must have the same size.")
+    side = min(end.size)
+    if isinstance(block, bool) or not isinstance(block, Integral) or not 2 <= block <= side:
+        raise CourseInputError(f"block must be a whole number of pixels from 2 to {side}, got {block!r}.")
+    end_c, end_d = _coarse_and_detail(to_numpy(end), int(block))
+    layout, detail = [], []
+    for p in pics:
+        c, d = _coarse_and_detail(to_numpy(p), int(block))
+        layout.append(_resemblance(c, end_c))
+        detail.append(_resemblance(d, end_d))
+    return {"layout": np.array(layout), "detail": np.array(detail)}
+
+
+def step_explorer(run, scale: int = 3):
+    """
+    A slider over the steps of a recorded run: the canvas (the noisy latent, decoded) and the
+    model's guess of the finished picture, side by side. Step 0 is the pure noise the run started
+    from; the last step is the finished picture.
+
+    Every frame is already in `run`, so moving the slider only shows a stored picture.
+
+    Taught in: chapter 4 (The generation pipeline, step by step), practical path.
+
+    Args:
+        run (`course_utils.plots.DenoisingRun`): from `cu.plots.record_denoising(...)`.
+        scale (`int`, defaults to 3): how many times to enlarge the pictures on screen (frames larger
+            than 256 pixels are shown as they are).
+
+    Returns:
+        `course_utils.widgets.ImageExplorer` with one control, ``"step"``
+        (``explorer.controls["step"].value = 5`` moves it from code).
+    """
+    from .widgets import ImageExplorer, slider
+
+    needed = ("frames", "x0_frames", "timesteps")
+    if not all(hasattr(run, a) for a in needed):
+        raise CourseInputError("run must be a recorded run, from cu.plots.record_denoising(prompt, ...).")
+    n = len(run.timesteps)
+    if n < 1 or len(run.frames) != n + 1 or len(run.x0_frames) != n:
+        raise CourseInputError(f"run holds {len(run.frames)} canvas frames and {len(run.x0_frames)} guesses for "
+                               f"{n} steps; expected {n + 1} and {n}.")
+    scale = max(1, min(int(scale), 256 // max(run.frames[0].size)))  # big frames (512 px) are not enlarged
+    blank = Image.new("RGB", run.frames[0].size, (255, 255, 255))
+    pairs = [image_grid([run.frames[0], blank], cols=2, labels=["canvas", "no guess yet"])]
+    pairs += [image_grid([run.frames[i + 1], run.x0_frames[i]], cols=2, labels=["canvas", "guess"])
+              for i in range(n)]
+
+    def render(step):
+        return pairs[step]
+
+    def caption(step):
+        if step == 0:
+            return "step 0: the pure noise the run starts from"
+        return f"step {step} of {n} (noise level t = {run.timesteps[step - 1]})"
+
+    return ImageExplorer(render, {"step": slider("step", 0, 0, n, 1)}, scale=scale, caption=caption,
+                         title="Scrub through the steps")
+
+
+# --------------------------------------------------------------------------------------------
+# Enlarging a picture: classical upscalers, and how to measure them
+# --------------------------------------------------------------------------------------------
+
+#: The classical resampling filters, by name (Pillow's filters).
+UPSCALE_METHODS: dict[str, Image.Resampling] = {
+    "nearest": Image.Resampling.NEAREST,
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+}
+
+
+def upscale(img, size: int | tuple[int, int], method: str = "bicubic") -> Image.Image:
+    """
+    Enlarge a picture with a classical filter, which computes each new pixel from its neighbours.
+
+    - ``"nearest"`` copies the nearest pixel: big square blocks, nothing smoothed;
+    - ``"bilinear"`` and ``"bicubic"`` blend the 2×2 or 4×4 nearest pixels: smooth, a little soft;
+    - ``"lanczos"`` blends 6×6 pixels with a windowed sinc: the sharpest of them, with faint halos.
+
+    None of them can add detail the small picture does not hold: they only interpolate.
+
+    Taught in: chapter 4 (The generation pipeline, step by step).
+
+    Args:
+        img (PIL image or NumPy array): the picture.
+        size (`int` or `(width, height)`): the new size in pixels (an `int` for a square), 1 to 8192.
+        method (`str`, defaults to ``"bicubic"``): one of `UPSCALE_METHODS`.
+
+    Returns:
+        `PIL.Image.Image`: the enlarged RGB picture.
+    """
+    pic = _pictures([img], "img")[0]
+    if isinstance(method, str) and method.strip().lower() in UPSCALE_METHODS:
+        method = method.strip().lower()
+    else:
+        raise CourseInputError(f"method={method!r} is not a known filter: choose one of {list(UPSCALE_METHODS)}.")
+    wh = (size, size) if isinstance(size, Integral) and not isinstance(size, bool) else size
+    if (not isinstance(wh, tuple | list) or len(wh) != 2
+            or not all(isinstance(v, Integral) and not isinstance(v, bool) and 1 <= v <= 8192 for v in wh)):
+        raise CourseInputError(f"size must be a whole number of pixels or (width, height), each 1 to 8192, "
+                               f"got {size!r}; e.g. size=256.")
+    return pic.resize((int(wh[0]), int(wh[1])), UPSCALE_METHODS[method])
+
+
+def sharpness(img) -> float:
+    """
+    Mean gradient magnitude of a picture's brightness, in grey levels (0-255) per pixel.
+
+    The gradient is how fast the brightness changes from one pixel to the next (central
+    differences, `numpy.gradient`); edges and fine texture make it large, flat and blurred areas
+    small. Compare pictures of the *same size* only: enlarging a picture spreads each edge over more
+    pixels and lowers the number.
+
+    Taught in: chapter 4 (The generation pipeline, step by step).
+
+    Args:
+        img (PIL image or NumPy array): the picture.
+
+    Returns:
+        `float`: 0 for a flat picture.
+    """
+    a = to_numpy(_pictures([img], "img")[0]) * 255.0
+    grey = a @ np.array([0.299, 0.587, 0.114], dtype=np.float32)  # brightness (ITU-R BT.601 weights)
+    gy, gx = np.gradient(grey)
+    return float(np.mean(np.hypot(gx, gy)))
+
+
+def psnr(img, reference) -> float:
+    """
+    Peak signal-to-noise ratio of `img` against `reference`, in decibels: 10·log10(255² / MSE).
+
+    Higher is closer; identical pictures give infinity. Around 20 dB the difference is easy to see,
+    above 40 dB hardly at all.
+
+    Taught in: chapter 4 (The generation pipeline, step by step).
+
+    Args:
+        img, reference (PIL images or NumPy arrays of the same size).
+
+    Returns:
+        `float`: dB (``math.inf`` when the pictures are identical).
+    """
+    a, b = (to_numpy(p) * 255.0 for p in _pictures([img, reference], "img and reference"))
+    if a.shape != b.shape:
+        raise CourseInputError(f"img and reference must have the same size, got {a.shape[1::-1]} and "
+                               f"{b.shape[1::-1]} (width, height).")
+    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255.0**2 / mse)
+
+
+# --------------------------------------------------------------------------------------------
+# A learned upscaler: Stable Diffusion's x4 upscaler (GPU only)
+# --------------------------------------------------------------------------------------------
+
+#: Stable Diffusion's x4 upscaler on the Hugging Face hub (about 3.5 GB; licence CreativeML OpenRAIL++-M).
+UPSCALER_ID = "stabilityai/stable-diffusion-x4-upscaler"
+
+
+def load_upscaler(device: str | torch.device | None = None):
+    """
+    Load Stable Diffusion's x4 upscaler (`diffusers.StableDiffusionUpscalePipeline`) on a CUDA GPU,
+    in float16, from the local cache or the hub. It is loaded once per session.
+
+    It is a diffusion model of its own: a U-Net that denoises a 4× larger latent while looking at
+    the small picture and the prompt, so it can paint plausible detail the small picture lacks.
+
+    Taught in: chapter 4 (The generation pipeline, step by step).
+
+    Raises:
+        `CourseSetupError`: without a CUDA GPU (on a CPU it would take minutes per picture), or when
+        the weights are neither cached nor downloadable.
+    """
+    from .device import get_device
+    from .models import _PIPELINES, hub_offline_flag, hub_reachable, is_cached
+
+    dev = get_device(device)
+    if dev.type != "cuda":
+        raise CourseSetupError(
+            f"The x4 upscaler needs a CUDA GPU; this computer computes on the {dev.type.upper()}, where one "
+            "picture would take many minutes. Use cu.pipeline.upscale(img, size, 'lanczos') instead.")
+    key = (UPSCALER_ID, str(dev), torch.float16)
+    if key in _PIPELINES:
+        return _PIPELINES[key]
+    cached = is_cached(UPSCALER_ID)
+    if not cached and (hub_offline_flag() or not hub_reachable()):
+        raise CourseSetupError(
+            f"The x4 upscaler ({UPSCALER_ID}) is not in the local cache and the hub cannot be reached"
+            f"{' (HF_HUB_OFFLINE is set)' if hub_offline_flag() else ''}. Connect to the internet once and "
+            f"run `hf download {UPSCALER_ID}`.")
+    from diffusers import StableDiffusionUpscalePipeline
+
+    try:
+        pipe = StableDiffusionUpscalePipeline.from_pretrained(
+            UPSCALER_ID, dtype=torch.float16, use_safetensors=True, local_files_only=cached)
+    except OSError as e:
+        raise CourseSetupError(f"Could not load the x4 upscaler ({UPSCALER_ID}): {e}") from e
+    pipe = pipe.to(dev)
+    pipe.set_progress_bar_config(leave=False)
+    _PIPELINES[key] = pipe
+    return pipe
+
+
+def upscale_x4(img, prompt: str = "", steps: int = 25, seed: int = 0, noise_level: int = 20) -> Image.Image:
+    """
+    Enlarge a picture 4 times with Stable Diffusion's x4 upscaler (CUDA GPU only, see `load_upscaler`).
+
+    Args:
+        img (PIL image or NumPy array): the small picture, at most 256 pixels a side (the upscaler's
+            memory grows fast with size; 128 × 128 gives 512 × 512).
+        prompt (`str`): what the picture shows; it guides the invented detail.
+        steps (`int`, defaults to 25): denoising steps of the upscaler, 1 to 200.
+        seed (`int`, defaults to 0): the seed of its noise.
+        noise_level (`int`, defaults to 20): how much noise is added to the small picture first,
+            0 to 350; more noise gives the model more freedom to invent.
+
+    Returns:
+        `PIL.Image.Image`: the picture, 4 times larger on each side.
+    """
+    pic = _pictures([img], "img")[0]
+    if max(pic.size) > 256:
+        raise CourseInputError(f"img is {pic.width} × {pic.height} pixels; give the x4 upscaler at most 256 "
+                               "a side (shrink it first with upscale(img, 128, 'lanczos')).")
+    if not isinstance(prompt, str):
+        raise CourseInputError(f"prompt must be text (a str), got {type(prompt).__name__}.")
+    checks = (("steps", steps, 1, 200), ("seed", seed, 0, 2**63 - 1), ("noise_level", noise_level, 0, 350))
+    for name, v, lo, hi in checks:
+        if isinstance(v, bool) or not isinstance(v, Integral) or not lo <= v <= hi:
+            raise CourseInputError(f"{name} must be a whole number from {lo} to {hi}, got {v!r}.")
+    pipe = load_upscaler()
+    generator = torch.Generator("cpu").manual_seed(int(seed))
+    with torch.inference_mode():
+        return pipe(prompt=prompt, image=pic, num_inference_steps=int(steps), noise_level=int(noise_level),
+                    generator=generator).images[0]

@@ -36,7 +36,7 @@ def write_card() -> str:
     ev = (MODEL_DIR / "eval.md").read_text() if (MODEL_DIR / "eval.md").exists() else "(run `make eval-model`)"
     bench = (MODEL_DIR / "bench.md").read_text() if (MODEL_DIR / "bench.md").exists() else "(run `make bench`)"
     vae_scale = json.loads((MODEL_DIR / "vae" / "config.json").read_text())["scaling_factor"]
-    t_rows = "\n".join(f"| {k} | {v['seconds'] / 60:.1f} min | {v['device']}, {v['threads']} threads"
+    t_rows = "\n".join(f"| {k} | {v['seconds'] / 60:.1f} min | {v['device']}, {v['threads']} thread{'s' if v['threads'] != 1 else ''}"
                        f"{'; ' + v['note'] if v.get('note') else ''} |" for k, v in timing.items())
     total = sum(v["seconds"] for v in timing.values()) / 60 if timing else 0
     held = ", ".join(f"{a.split(':')[1]} {'+'} {b.split(':')[1]}" for a, b in D.HELD_OUT)
@@ -74,7 +74,9 @@ classifier-free guidance). Held out of training entirely: {held}.
   with a ViT image tower (`clip/`, kept for scoring pictures against prompts).
 - VAE: `AutoencoderKL`, channels {cfg.vae_channels}, 64 x 64 x 3 pixels to 16 x 16 x 4 latents;
   latent scaling factor measured on the training pictures: {vae_scale:.4f}.
-- U-Net: `UNet2DConditionModel`, channels {cfg.unet_channels}, cross-attention at 8 x 8 and 4 x 4,
+- U-Net: `UNet2DConditionModel`, channels {cfg.unet_channels}, cross-attention at 8 x 8 and 4 x 4
+  (32 heads of 2 and 4 channels: diffusers reads `attention_head_dim=32` as the number of heads, so
+  each head is narrow and the attention maps are faint),
   epsilon prediction, scaled-linear betas ({cfg.beta_start} to {cfg.beta_end}, {cfg.num_train_timesteps} steps),
   {cfg.unet_steps:,} steps of batch {cfg.unet_batch}, EMA weights.
 - Files: safetensors only, {size / 2**20:.1f} MiB in all.
@@ -112,6 +114,10 @@ MIT, like the course. The training data is drawn by the course's own code.
 - It knows only what the drawn data shows: cats, {len(D.FUR_COLOURS)} fur colours, {len(D.BACKGROUNDS)}
   plain backgrounds, 4 styles. Other words are tokenized but mean nothing to it.
 - 64 x 64 pixels, and the small VAE blurs fine detail (screentone dots, sprite pixels).
+- Trained for only {cfg.unet_steps:,} U-Net steps on a shared 2-core CPU: colours are often washed out and
+  the style is not always the one asked for (see the metrics). Training it longer
+  (`python -m course_utils.minisd.train --init-unet assets/models/minisd-cats/unet --unet-steps N`
+  with a fresh `build/minisd/unet*`) improves it; a GPU makes that minutes instead of hours.
 - Image-to-image on a real photo (MAU) gives a drawn cat with the photo's layout and colours, not a
   faithful portrait: the model has never seen a photograph.
 - A seed reproduces a picture only on the same hardware and library versions.

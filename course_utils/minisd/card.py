@@ -36,8 +36,9 @@ def write_card() -> str:
     ev = (MODEL_DIR / "eval.md").read_text() if (MODEL_DIR / "eval.md").exists() else "(run `make eval-model`)"
     bench = (MODEL_DIR / "bench.md").read_text() if (MODEL_DIR / "bench.md").exists() else "(run `make bench`)"
     vae_scale = json.loads((MODEL_DIR / "vae" / "config.json").read_text())["scaling_factor"]
-    t_rows = "\n".join(f"| {k} | {v['seconds'] / 60:.1f} min | {v['device']}, {v['threads']} thread{'s' if v['threads'] != 1 else ''}"
-                       f"{'; ' + v['note'] if v.get('note') else ''} |" for k, v in timing.items())
+    t_rows = "\n".join(f"| {k} | {v['seconds'] / 60:.1f} min | {v['device']}, {v['threads']} "
+                       f"thread{'s' if v['threads'] != 1 else ''}{'; ' + v['note'] if v.get('note') else ''} |"
+                       for k, v in timing.items())
     total = sum(v["seconds"] for v in timing.values()) / 60 if timing else 0
     held = ", ".join(f"{a.split(':')[1]} {'+'} {b.split(':')[1]}" for a, b in D.HELD_OUT)
     card = f"""# minisd-cats: the course's embedded text-to-image model

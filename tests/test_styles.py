@@ -498,3 +498,18 @@ def test_huge_photo(huge_photo):
     alpha = np.asarray(st.remove_background(huge_photo))[:, :, 3]
     assert alpha[1500, 2000] == 255 and alpha[0, 0] == 0
     assert st.manga_stats(huge_photo)["black_share"] == 0.0
+
+
+def test_crop_to_subject_checkerboard_and_border_plainness():
+    from course_utils import styles as S
+
+    canvas = Image.new("RGBA", (40, 30), (0, 0, 0, 0))
+    canvas.paste((200, 60, 20, 255), (10, 5, 20, 25))
+    cropped = S.crop_to_subject(canvas)
+    assert cropped.size == (10, 20)
+    shown = S.on_checkerboard(canvas, scale=2)
+    assert shown.size == (80, 60) and shown.mode == "RGB"
+    plain = Image.new("RGB", (64, 64), (60, 160, 80))
+    plain.paste((230, 120, 40), (20, 20, 44, 44))
+    busy = Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype("uint8"))
+    assert S.border_plainness(plain) > 0.95 > 0.5 > S.border_plainness(busy)

@@ -335,7 +335,7 @@ def picture_grid(
     fig, axes = plt.subplots(
         n_rows, n_cols, figsize=(size * n_cols + (0.3 if row_labels else 0),
                                  size * aspect * n_rows + 0.28 * n_rows * has_titles + 0.4 * bool(suptitle)),
-        squeeze=False,
+        squeeze=False, layout="constrained",
     )
     for r, row in enumerate(pics):
         for c in range(n_cols):
@@ -354,7 +354,6 @@ def picture_grid(
             axes[r][0].set_ylabel(row_labels[r], fontsize=10)
     if suptitle:
         fig.suptitle(suptitle, fontsize=11)
-    fig.tight_layout()
     plt.close(fig)
     return fig
 

@@ -177,8 +177,8 @@ def _run(pipe, task: str, call_kwargs: dict, params: dict, callback: StepCallbac
     except torch.OutOfMemoryError as e:
         raise CourseSetupError(
             "The device ran out of memory while generating. Nothing was lost: try fewer pictures "
-            "(num_images), a smaller height/width, fewer steps are no help here, or close other notebooks; "
-            "on a GPU `pipe.enable_attention_slicing()` also helps.") from e
+            "(num_images) or a smaller height/width (fewer steps do not save memory), or close other "
+            "notebooks; on a GPU `pipe.enable_attention_slicing()` also helps.") from e
     seconds = time.perf_counter() - t0
     info = getattr(pipe, "course_model", None)
     params = dict(task=task, **params, model=getattr(info, "key", "?"), model_source=getattr(info, "source", "?"),
@@ -234,10 +234,10 @@ def image_to_image(image, prompt: str, *, strength: float = 0.6, negative_prompt
     The picture is centre-cropped to a square and resized to the model's resolution unless
     ``size`` (an int or (width, height)) says otherwise. Other parameters as in `text_to_image`.
     """
-    pipe = pipe or load_pipeline(model, "image-to-image", verbose=False)
-    if "strength" not in pipe.__call__.__code__.co_varnames:
-        from diffusers import StableDiffusionImg2ImgPipeline
+    from diffusers import StableDiffusionImg2ImgPipeline
 
+    pipe = pipe or load_pipeline(model, "image-to-image", verbose=False)
+    if not isinstance(pipe, StableDiffusionImg2ImgPipeline):  # a text-to-image pipeline: share its modules
         base = pipe
         pipe = StableDiffusionImg2ImgPipeline(**base.components, requires_safety_checker=False)
         pipe.set_progress_bar_config(**getattr(base, "_progress_bar_config", {}))

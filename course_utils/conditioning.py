@@ -393,15 +393,9 @@ def load_judge():
     """
     global _JUDGE
     if _JUDGE is None:
-        from transformers.utils import logging as tlog
-
         from .minisd.metrics import ClipJudge
 
-        tlog.disable_progress_bar()
-        try:
-            _JUDGE = ClipJudge.load()
-        finally:
-            tlog.enable_progress_bar()
+        _JUDGE = ClipJudge.load()  # loads quietly: ClipJudge.load hides the progress bar itself
     return _JUDGE
 
 

@@ -23,7 +23,7 @@ from PIL import Image, PngImagePlugin
 
 from .errors import CourseInputError, CourseSetupError
 from .images import fit_square, image_grid, load_image
-from .models import load_pipeline
+from .models import as_image_to_image, load_pipeline
 
 MAX_SEED = 2**63 - 1
 MAX_IMAGES = 16
@@ -234,14 +234,7 @@ def image_to_image(image, prompt: str, *, strength: float = 0.6, negative_prompt
     The picture is centre-cropped to a square and resized to the model's resolution unless
     ``size`` (an int or (width, height)) says otherwise. Other parameters as in `text_to_image`.
     """
-    from diffusers import StableDiffusionImg2ImgPipeline
-
-    pipe = pipe or load_pipeline(model, "image-to-image", verbose=False)
-    if not isinstance(pipe, StableDiffusionImg2ImgPipeline):  # a text-to-image pipeline: share its modules
-        base = pipe
-        pipe = StableDiffusionImg2ImgPipeline(**base.components, requires_safety_checker=False)
-        pipe.set_progress_bar_config(**getattr(base, "_progress_bar_config", {}))
-        pipe.course_model = getattr(base, "course_model", None)
+    pipe = as_image_to_image(pipe or load_pipeline(model, "image-to-image", verbose=False))
     info = getattr(pipe, "course_model", None)
     steps = steps if steps is not None else getattr(info, "steps", 20)
     guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)

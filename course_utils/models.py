@@ -215,18 +215,26 @@ def load_pipeline(model: str = "auto", task: str = "text-to-image", device: str 
         pipe.course_model = info
         _PIPELINES[key] = pipe
     base = _PIPELINES[key]
-    if task == "image-to-image":
-        from diffusers import StableDiffusionImg2ImgPipeline
-
-        pipe = StableDiffusionImg2ImgPipeline(**base.components, requires_safety_checker=False)
-        pipe.set_progress_bar_config(**getattr(base, "_progress_bar_config", {}))
-        pipe.course_model = info
-    else:
-        pipe = base
+    pipe = as_image_to_image(base) if task == "image-to-image" else base
     if verbose:
         where = f"{dev.type.upper() if dev.type != 'cpu' else 'the CPU'} in {str(dt).removeprefix('torch.')}"
         print(f"Using {info.title} for {task} on {where}, because {reason}.")
     return pipe
+
+
+def as_image_to_image(pipe):
+    """An image-to-image pipeline that shares `pipe`'s modules (nothing is loaded or copied).
+
+    Returns `pipe` itself when it already is one. Taught in: chapter 5 (image-to-image).
+    """
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    if isinstance(pipe, StableDiffusionImg2ImgPipeline):
+        return pipe
+    i2i = StableDiffusionImg2ImgPipeline(**pipe.components, requires_safety_checker=False)
+    i2i.set_progress_bar_config(**getattr(pipe, "_progress_bar_config", {}))
+    i2i.course_model = getattr(pipe, "course_model", None)
+    return i2i
 
 
 def clear_cache() -> None:

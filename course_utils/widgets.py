@@ -1,6 +1,7 @@
 """Sliders that redraw a picture: the explorers of the practical path.
 
-Taught in: chapter 7 (the parameters), and used in chapters 5, 8 and 9.
+Taught in: chapter 7 (the parameters), and used in chapters 5, 8 and 9. `parameter_dashboard` and
+`comparison_explorer` are chapter 7's two ready-made explorers.
 
 An `ImageExplorer` ties a few ipywidgets controls to a function that returns a picture. When a
 control changes, the function runs with the controls' values and the picture is replaced *in
@@ -54,11 +55,15 @@ class ImageExplorer:
     scale : how many times to enlarge the picture on screen (crisp pixels).
     cache_size : how many results to keep; a setting already seen is shown from the cache.
     caption : optional ``caption(**values) -> str`` shown under the picture.
+    key : optional ``key(**values) -> hashable``, the cache key; by default all the values. Give one
+        when some controls do not always matter (strength, when no picture is the starting point).
     """
 
     def __init__(self, render: Callable[..., Image.Image], controls: dict[str, W.Widget], scale: int = 4,
-                 cache_size: int = 128, caption: Callable[..., str] | None = None, title: str | None = None):
+                 cache_size: int = 128, caption: Callable[..., str] | None = None, title: str | None = None,
+                 key: Callable[..., object] | None = None):
         self.render = render
+        self.key = key
         self.controls = controls
         self.scale = scale
         self.caption = caption
@@ -69,6 +74,7 @@ class ImageExplorer:
         self.last_image: Image.Image | None = None
         self.last_seconds = 0.0
         self.history: list[tuple[float, bool]] = []  # (seconds, from cache) of each update
+        self.updates = 0  # how many times the picture was replaced
         header = [W.HTML(f"<b>{html.escape(title)}</b>")] if title else []
         self.box = W.VBox([*header, W.HBox([W.VBox(list(controls.values())), W.VBox([self.image, self.message])])])
         for c in controls.values():
@@ -84,7 +90,7 @@ class ImageExplorer:
     def refresh(self) -> Image.Image | None:
         """Redraw for the current values (from the cache when possible)."""
         vals = self.values()
-        key = tuple(sorted((k, repr(v)) for k, v in vals.items()))
+        key = self.key(**vals) if self.key else tuple(sorted((k, repr(v)) for k, v in vals.items()))
         t0 = time.perf_counter()
         hit = key in self._cache
         try:
@@ -100,6 +106,7 @@ class ImageExplorer:
             self.message.value = f"<span style='color:#c0392b'>⚠️ {html.escape(str(e))}</span>"
             return None
         self.image.value = png_bytes(img, self.scale)
+        self.updates += 1
         self.last_image = img
         self.last_seconds = time.perf_counter() - t0
         self.history.append((self.last_seconds, hit))
@@ -139,3 +146,166 @@ def save_button(get_image: Callable[[], Image.Image | None], path: str | Path | 
     box.click = on_click  # lets a test (or a cell) press the button without a browser
     box.status = status
     return box
+
+
+# --- chapter 7: the parameters, live --------------------------------------------------------------
+DEFAULT_PROMPT = "a ginger cat in manga style on a blue background"
+START_OPTIONS = (("noise (text-to-image)", "noise"), ("the reference picture (image-to-image)", "picture"))
+
+
+def _side_by_side(left: Image.Image, right: Image.Image, gap: int = 2) -> Image.Image:
+    out = Image.new("RGB", (left.width + gap + right.width, max(left.height, right.height)), "white")
+    out.paste(left.convert("RGB"), (0, 0))
+    out.paste(right.convert("RGB"), (left.width + gap, 0))
+    return out
+
+
+def _draw(pipe, i2i, reference, prompt: str, start: str, guidance: float, steps: int, seed: int,
+          strength: float) -> Image.Image:
+    """One picture with these settings: text-to-image from noise, or image-to-image from `reference`."""
+    from .generate import image_to_image, text_to_image
+
+    if start == "noise":
+        return text_to_image(prompt, pipe=pipe, steps=steps, guidance=guidance, seed=seed).image
+    return image_to_image(reference, prompt, strength=strength, pipe=i2i, steps=steps, guidance=guidance,
+                          seed=seed).image
+
+
+def _pipes(pipe, reference):
+    from .images import load_image, mau
+    from .models import as_image_to_image, load_pipeline
+
+    pipe = pipe if pipe is not None else load_pipeline(verbose=False)
+    ref = mau() if reference is None else load_image(reference)
+    return pipe, as_image_to_image(pipe), ref
+
+
+def _prompt_box(prompt: str) -> W.Text:
+    return W.Text(value=prompt, description="prompt", continuous_update=False,
+                  style={"description_width": "initial"}, layout=W.Layout(width="420px"))
+
+
+def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None, *, guidance: float = 7.5,
+                        steps: int = 20, seed: int = 0, strength: float = 0.6, start: str = "noise",
+                        scale: int = 4) -> ImageExplorer:
+    """A prompt box and sliders for guidance, steps, seed and strength that redraw one picture.
+
+    Taught in: chapter 7 (practical). The picture is redrawn when a slider is released or the
+    prompt box loses focus (or Enter is pressed); settings already seen come from the cache.
+    ``start`` picks the starting point: ``"noise"`` (text-to-image; strength does not apply and its
+    slider is greyed out) or ``"picture"`` (image-to-image from `reference`, MAU by default; the
+    reference is shown on the left). Bad values (an empty prompt, a strength too small for the
+    number of steps) show a message under the picture.
+    """
+    if start not in dict(START_OPTIONS).values():
+        raise CourseInputError(f"start={start!r} is not a starting point: use 'noise' or 'picture'.")
+    pipe, i2i, ref = _pipes(pipe, reference)
+    controls = dict(
+        prompt=_prompt_box(prompt),
+        start=W.Dropdown(options=START_OPTIONS, value=start, description="start from",
+                         style={"description_width": "initial"}, layout=W.Layout(width="420px")),
+        guidance=slider("guidance scale", float(guidance), 0.0, 15.0, 0.5),
+        steps=slider("steps", int(steps), 1, 50),
+        seed=slider("seed", int(seed), 0, 99),
+        strength=slider("strength", float(strength), 0.05, 1.0, 0.05),
+    )
+    for c in controls.values():  # one label width, so that the sliders line up
+        c.style.description_width = "100px"
+    strength_box = controls["strength"]
+    strength_box.disabled = start == "noise"
+
+    def key(prompt, start, guidance, steps, seed, strength):
+        return (prompt, start, guidance, steps, seed, strength if start == "picture" else None)
+
+    def render(prompt, start, guidance, steps, seed, strength):
+        img = _draw(pipe, i2i, ref, prompt, start, guidance, steps, seed, strength)
+        if start == "picture":
+            img = _side_by_side(ref.resize(img.size, Image.Resampling.LANCZOS), img)
+        return img
+
+    def caption(prompt, start, guidance, steps, seed, strength):
+        if start == "noise":
+            return f"text-to-image · guidance {guidance:g} · {steps} steps · seed {seed}"
+        return (f"reference | result · strength {strength:.2f}: {int(steps * strength)} of {steps} steps run"
+                f" · guidance {guidance:g} · seed {seed}")
+
+    explorer = ImageExplorer(render, controls, scale=scale, caption=caption, key=key,
+                             title="The creative knobs: move a slider, then let go")
+    controls["start"].observe(lambda ch: setattr(strength_box, "disabled", ch["new"] == "noise"), names="value")
+    return explorer
+
+
+COMPARISON_VALUES = {
+    "guidance": (1.0, 3.0, 7.5, 12.0),
+    "steps": (2, 5, 10, 20),
+    "seed": (0, 1, 2, 3),
+    "strength": (0.3, 0.5, 0.7, 0.9),
+}
+
+
+def comparison_grid(pipe=None, prompt: str = DEFAULT_PROMPT, rows: str = "guidance", cols: str = "seed",
+                    reference=None, *, values: dict | None = None, defaults: dict | None = None) -> Image.Image:
+    """A labelled grid: one parameter changes down the rows, another across the columns.
+
+    Taught in: chapter 7. The other parameters keep ``defaults`` (guidance 7.5, 20 steps, seed 0,
+    strength 0.6). When strength is one of the two, every picture starts from `reference` (MAU by
+    default); otherwise from noise.
+    """
+    values = {**COMPARISON_VALUES, **(values or {})}
+    for name, v in (("rows", rows), ("cols", cols)):
+        if v not in values:
+            raise CourseInputError(f"{name}={v!r} is not a parameter: choose one of {', '.join(values)}.")
+    if rows == cols:
+        raise CourseInputError(f"rows and cols are both {rows!r}: pick two different parameters to compare.")
+    pipe, i2i, ref = _pipes(pipe, reference)
+    base = {**dict(guidance=7.5, steps=20, seed=0, strength=0.6), **(defaults or {})}
+    start = "picture" if "strength" in (rows, cols) else "noise"
+    pictures = [[_draw(pipe, i2i, ref, prompt, start, p["guidance"], int(p["steps"]), int(p["seed"]), p["strength"])
+                 for c in values[cols] for p in [{**base, rows: r, cols: c}]] for r in values[rows]]
+    return labelled_grid(pictures, [f"{r:g}" for r in values[rows]], [f"{c:g}" for c in values[cols]], rows, cols)
+
+
+def labelled_grid(pictures: list[list[Image.Image]], row_labels: list[str], col_labels: list[str],
+                  row_title: str = "", col_title: str = "", cell: int = 128) -> Image.Image:
+    """Pictures in rows and columns, with each row's and column's value written beside it.
+
+    Small pictures are enlarged to `cell` pixels with crisp (nearest-neighbour) pixels.
+    """
+    from PIL import ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=14)
+    left, top, pad = 70, 44, 4
+    n_rows, n_cols = len(pictures), max(len(r) for r in pictures)
+    out = Image.new("RGB", (left + n_cols * (cell + pad), top + n_rows * (cell + pad)), "white")
+    draw = ImageDraw.Draw(out)
+    draw.text((left, 2), f"{col_title} (across)", fill="black", font=font)
+    draw.text((4, top - 20), f"{row_title} (down)", fill="black", font=font)
+    for j, label in enumerate(col_labels):
+        draw.text((left + j * (cell + pad) + cell // 2, top - 12), label, fill="black", font=font, anchor="mm")
+    for i, row in enumerate(pictures):
+        y = top + i * (cell + pad)
+        draw.text((left - 8, y + cell // 2), row_labels[i], fill="black", font=font, anchor="rm")
+        for j, pic in enumerate(row):
+            scale = max(1, cell // max(pic.size))
+            pic = pic.convert("RGB").resize((pic.width * scale, pic.height * scale), Image.Resampling.NEAREST)
+            out.paste(pic, (left + j * (cell + pad), y))
+    return out
+
+
+def comparison_explorer(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None, *, rows: str = "guidance",
+                        cols: str = "seed", scale: int = 1) -> ImageExplorer:
+    """Pick two parameters and see the grid of every combination of four values of each (chapter 7)."""
+    pipe, i2i, ref = _pipes(pipe, reference)
+    names = list(COMPARISON_VALUES)
+    drop = dict(style={"description_width": "initial"}, layout=W.Layout(width="260px"))
+    controls = dict(prompt=_prompt_box(prompt),
+                    rows=W.Dropdown(options=names, value=rows, description="down the rows", **drop),
+                    cols=W.Dropdown(options=names, value=cols, description="across the columns", **drop))
+
+    def render(prompt, rows, cols):
+        return comparison_grid(pipe, prompt, rows, cols, ref)
+
+    def caption(prompt, rows, cols):
+        return f"{rows} down, {cols} across; the rest fixed at guidance 7.5, 20 steps, seed 0, strength 0.6"
+
+    return ImageExplorer(render, controls, scale=scale, caption=caption, title="Compare two parameters")

@@ -41,3 +41,57 @@ def test_save_button_writes_the_file(tmp_path):
     empty = save_button(lambda: None, tmp_path / "y.png")
     empty.click()
     assert "Nothing to save" in empty.status.value and not (tmp_path / "y.png").exists()
+
+
+# --- chapter 7's explorers, on a tiny random pipeline (fast, offline) ------------------------------
+import pytest  # noqa: E402
+
+from course_utils import widgets  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_pipe():
+    from conftest import build_tiny_pipeline
+
+    pipe = build_tiny_pipeline()
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def test_dashboard_redraws_on_every_knob_and_caches(tiny_pipe):
+    ref = Image.new("RGB", (48, 40), (200, 120, 40))
+    d = widgets.parameter_dashboard(tiny_pipe, "a cat", reference=ref, steps=4)
+    assert d.controls["strength"].disabled  # text-to-image: strength does not apply
+    seen = {d.image.value}
+    for name, value in (("guidance", 3.0), ("steps", 5), ("seed", 7), ("prompt", "a dog")):
+        d.controls[name].value = value
+        assert d.image.value not in seen, f"moving {name} did not change the picture"
+        seen.add(d.image.value)
+    calls = len([h for h in d.history if not h[1]])
+    d.controls["strength"].value = 0.3  # ignored from noise: served from the cache, no new drawing
+    assert len([h for h in d.history if not h[1]]) == calls
+    d.controls["start"].value = "picture"
+    assert not d.controls["strength"].disabled and "of 5 steps run" in d.message.value
+    assert d.last_image.width > d.last_image.height  # reference | result, side by side
+    d.controls["guidance"].value = 7.5
+    d.controls["guidance"].value = 3.0  # seen before
+    assert d.history[-1][1] is True
+
+
+def test_dashboard_reports_a_strength_too_small_for_the_steps(tiny_pipe):
+    d = widgets.parameter_dashboard(tiny_pipe, "a cat", start="picture", steps=4, strength=0.5)
+    before = d.image.value
+    d.controls["strength"].value = 0.1
+    assert "int(steps x strength) = 0" in d.message.value and d.image.value == before
+    with pytest.raises(widgets.CourseInputError, match="start='photo'"):
+        widgets.parameter_dashboard(tiny_pipe, start="photo")
+
+
+def test_comparison_grid_and_explorer(tiny_pipe):
+    small = {"guidance": (1.0, 5.0), "seed": (0, 1), "steps": (2, 3), "strength": (0.5, 1.0)}
+    g = widgets.comparison_grid(tiny_pipe, "a cat", "guidance", "seed", values=small, defaults={"steps": 2})
+    assert g.size == (70 + 2 * 132, 44 + 2 * 132)
+    with pytest.raises(widgets.CourseInputError, match="pick two different"):
+        widgets.comparison_grid(tiny_pipe, "a cat", "seed", "seed")
+    with pytest.raises(widgets.CourseInputError, match="choose one of"):
+        widgets.comparison_grid(tiny_pipe, "a cat", "colour", "seed")

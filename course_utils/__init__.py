@@ -4,7 +4,20 @@ The notebooks hold the teaching; this package holds what two notebooks would oth
 Each public helper's docstring names the chapter that teaches it.
 """
 
-from . import compute, conditioning, diffusion, history, pipeline, plots, schedules, styles, widgets
+from . import (
+    compute,
+    compute_widget,
+    conditioning,
+    diffusion,
+    history,
+               img2img,
+    parameters,
+    pipeline,
+    plots,
+    schedules,
+    styles,
+    widgets,
+)
 from .callouts import callout, gpu_skip, leonardo_says
 from .device import describe as describe_device
 from .device import get_device, get_dtype
@@ -21,4 +34,5 @@ __all__ = [
     "describe_device", "fit_square", "GenerationResult", "get_device", "get_dtype", "gpu_skip",
     "hub_reachable", "image_grid", "image_to_image", "leonardo_says", "load_image", "load_pipeline", "mau",
     "REGISTRY", "setup_table", "text_to_image", "to_numpy", "to_pil", "to_tensor", "history", "pipeline",
+    "compute_widget", "img2img", "parameters",
 ]

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .device import cpu_threads
 from .errors import CourseInputError
 
 __all__ = [
@@ -433,7 +434,7 @@ def draw_prompts(prompts: Sequence[str], seed: int = 0, pipe=None, steps: int | 
     size = getattr(info, "resolution", pipe.unet.config.sample_size * pipe.vae_scale_factor)
     checked = [check_inputs(pipe, p, None, steps, guidance, seed, size, size, 1, 0.0) for p in prompts]
     c = checked[0]
-    with torch.inference_mode():
+    with torch.inference_mode(), cpu_threads(pipe.unet):
         return list(pipe([k["prompt"] for k in checked], num_inference_steps=c["steps"], guidance_scale=c["guidance"],
                          height=c["height"], width=c["width"],
                          generator=[torch.Generator("cpu").manual_seed(c["seed"]) for _ in checked]).images)

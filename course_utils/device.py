@@ -11,8 +11,10 @@ Set ``COURSE_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) and ``COURSE_DTYP
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
+from collections.abc import Iterator
 
 import torch
 
@@ -97,3 +99,37 @@ def describe(device: str | torch.device | None = None) -> str:
         return f"Apple GPU (MPS) on {platform.machine()}, {dtype}"
     cpu = platform.processor() or platform.machine()
     return f"CPU ({cpu}): {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, {dtype}"
+
+
+SMALL_MODEL_PARAMS = 50_000_000  # below this, one CPU thread is faster than several (see below)
+
+
+@contextlib.contextmanager
+def cpu_threads(module: torch.nn.Module | None = None) -> Iterator[int]:
+    """Inside the block, run a small model's CPU work on one thread; big models keep them all.
+
+    Taught in chapter 6 (what it costs). A U-Net call of the embedded model is some hundreds of
+    small operations of a few microseconds each. Splitting each one between threads costs a
+    hand-over per operation, which on a 2-core machine made a 20-step picture up to twice as slow as
+    on a single thread (and much slower still while another program kept the other core busy).
+    Real Stable Diffusion does millions of times more work per operation, so it keeps every thread.
+    ``COURSE_CPU_THREADS=<n>`` sets the count for small models instead. Yields the count in force.
+    """
+    before = torch.get_num_threads()
+    on_cpu = module is None or all(p.device.type == "cpu" for p in module.parameters())
+    small = module is not None and sum(p.numel() for p in module.parameters()) < SMALL_MODEL_PARAMS
+    want = before
+    if on_cpu and small:
+        setting = os.environ.get("COURSE_CPU_THREADS", "1")
+        try:
+            want = max(1, int(setting))
+        except ValueError as e:
+            raise CourseInputError(f"COURSE_CPU_THREADS={setting!r} must be a whole number of threads, "
+                                   "such as 1 or 2.") from e
+    if want != before:
+        torch.set_num_threads(want)
+    try:
+        yield want
+    finally:
+        if want != before:
+            torch.set_num_threads(before)

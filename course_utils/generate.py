@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 from PIL import Image, PngImagePlugin
 
+from .device import cpu_threads
 from .errors import CourseInputError, CourseSetupError
 from .images import fit_square, image_grid, load_image
 from .models import as_image_to_image, load_pipeline
@@ -104,7 +105,8 @@ def check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed, height, w
     prompt = _check_prompt("prompt", prompt)
     if negative_prompt is not None:
         negative_prompt = _check_prompt("negative_prompt", negative_prompt)
-    T = int(pipe.scheduler.config.num_train_timesteps)
+    # with `steps_offset`, the schedule of T steps would start at t = T, one past the last trained step
+    T = int(pipe.scheduler.config.num_train_timesteps) - int(getattr(pipe.scheduler.config, "steps_offset", 0) or 0)
     steps = _check_int("steps", steps, 1, T)
     guidance = _check_float("guidance", guidance, 0.0, 50.0)
     if seed is None:
@@ -172,7 +174,7 @@ def _run(pipe, task: str, call_kwargs: dict, params: dict, callback: StepCallbac
     t0 = time.perf_counter()
     try:
         with _capture_x0(pipe.scheduler) if callback is not None else contextlib.nullcontext() as box:
-            with torch.inference_mode():
+            with torch.inference_mode(), cpu_threads(pipe.unet):
                 images = pipe(**kwargs).images
     except torch.OutOfMemoryError as e:
         raise CourseSetupError(

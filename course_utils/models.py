@@ -16,6 +16,7 @@ a key of `REGISTRY` (``sd15``, ``sd-turbo``), a hub id or a local folder.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 from dataclasses import dataclass
@@ -61,7 +62,7 @@ REGISTRY: dict[str, ModelInfo] = {
     "sd15": ModelInfo(
         "sd15", "stable-diffusion-v1-5/stable-diffusion-v1-5", "Stable Diffusion 1.5",
         "CreativeML OpenRAIL-M (outputs may be used commercially, within its use restrictions)",
-        512, 30, 7.5, "The classic 860 M-parameter U-Net; about 4 GB of weights in float16."),
+        512, 30, 7.5, "The classic 860 M-parameter U-Net; about 2 GB of weights in float16 (4 GB in float32)."),
     "sd-turbo": ModelInfo(
         "sd-turbo", "stabilityai/sd-turbo", "SD-Turbo (distilled SD 2.1)",
         "Stability AI Non-Commercial Research Community License (no commercial use of outputs)",
@@ -115,12 +116,23 @@ def is_cached(source: str) -> bool:
 
 
 # --- choosing ----------------------------------------------------------------------------------------
+def _local_resolution(folder: Path, default: int = 512) -> int:
+    """The picture size a local diffusers folder was made for: U-Net sample size x the VAE's factor."""
+    try:
+        unet = json.loads((folder / "unet" / "config.json").read_text())
+        vae = json.loads((folder / "vae" / "config.json").read_text())
+        return int(unet["sample_size"]) * 2 ** (len(vae["block_out_channels"]) - 1)
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+
+
 def _lookup(name: str) -> ModelInfo:
     if name in REGISTRY:
         return REGISTRY[name]
     if Path(name).expanduser().is_dir():
         p = Path(name).expanduser().resolve()
-        return ModelInfo(p.name, str(p), f"local model {p.name}", "see the model's own card", 512, 30, 7.5)
+        return ModelInfo(p.name, str(p), f"local model {p.name}", "see the model's own card", _local_resolution(p),
+                         30, 7.5)
     if "/" in name and not name.startswith((".", "/")):
         return ModelInfo(name, name, name, "see the model card on the hub", 512, 30, 7.5)
     raise CourseInputError(

@@ -37,3 +37,25 @@ def test_unknown_dtype():
 def test_describe_is_one_line():
     line = D.describe("cpu")
     assert "\n" not in line and "float32" in line and "cores" in line
+
+
+def test_cpu_threads_one_for_a_small_model_all_for_a_big_one(monkeypatch):
+    from course_utils.device import cpu_threads
+
+    monkeypatch.delenv("COURSE_CPU_THREADS", raising=False)
+    before = torch.get_num_threads()
+    small = torch.nn.Linear(4, 4)
+    with cpu_threads(small) as n:
+        assert n == 1 and torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    big = torch.nn.Linear(8000, 8000, device="meta")  # 64 M parameters, nothing allocated
+    with cpu_threads(big) as n:
+        assert n == before
+    monkeypatch.setenv("COURSE_CPU_THREADS", "2")
+    with cpu_threads(small) as n:
+        assert n == 2
+    monkeypatch.setenv("COURSE_CPU_THREADS", "many")
+    with pytest.raises(CourseInputError, match="COURSE_CPU_THREADS='many'"):
+        with cpu_threads(small):
+            pass
+    assert torch.get_num_threads() == before

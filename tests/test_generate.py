@@ -55,7 +55,8 @@ def test_callback_gets_latents_and_x0_each_step(pipe):
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(steps=0), r"steps=0 is out of range: it must be between 1 and 1000"),
+    (dict(steps=0), r"steps=0 is out of range: it must be between 1 and 999"),
+    (dict(steps=1000), r"steps=1000 is out of range: it must be between 1 and 999"),
     (dict(steps=2.5), r"steps=2.5 must be a whole number"),
     (dict(guidance=-1), r"guidance=-1.0 is out of range"),
     (dict(guidance=float("nan")), r"guidance=nan must be a number"),

@@ -1,0 +1,252 @@
+"""Will it run on my computer? An estimator widget built on `course_utils.compute.estimate`.
+
+Taught in: chapter 6 (Compute requirements), practical path.
+
+Pick a model, a picture size, a number of steps and a device; the widget says how much memory the
+picture needs, whether that fits, and how long it takes, counted from the model's published
+configuration (no download). It works without a browser too: setting a control's ``value`` updates
+``result`` at once, which is how the tests check it. A choice that cannot be computed (a size that is
+not a multiple of 8, say) shows a message instead of raising.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as W
+import torch
+
+from . import compute
+from .device import describe as describe_device
+from .errors import CourseInputError, CourseSetupError
+
+__all__ = ["Estimator", "estimator_widget", "format_seconds", "match_gpu", "this_machine"]
+
+
+def format_seconds(seconds: float | None) -> str:
+    """A duration a person reads at a glance: ``"0.42 s"``, ``"3.5 min"``, ``"2.1 h"``, ``"3.0 days"``.
+
+    Taught in: chapter 6 (Compute requirements).
+    """
+    if seconds is None:
+        return "unknown"
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+        raise CourseInputError(f"seconds must be a number ≥ 0 or None, got {seconds!r}.")
+    if seconds < 0.01:
+        return f"{seconds * 1000:.2g} ms"
+    if seconds < 100:
+        return f"{seconds:.2g} s" if seconds < 10 else f"{seconds:.0f} s"
+    if seconds < 3600 * 1.5:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 86400 * 1.5:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def match_gpu(name: str, memory_gib: float | None = None) -> str | None:
+    """
+    The key of `compute.GPUS` that a CUDA device name describes, or None when the table lacks it.
+
+    Names as PyTorch reports them, e.g. ``"Tesla T4"``, ``"NVIDIA GeForce RTX 4090"``,
+    ``"NVIDIA A100-SXM4-80GB"``; `memory_gib` tells an A100 40 GB from an 80 GB one when the
+    name does not.
+
+    Taught in: chapter 6 (Compute requirements).
+    """
+    if not isinstance(name, str):
+        raise CourseInputError(f"name must be a GPU name such as 'Tesla T4', got {name!r}.")
+    n = re.sub(r"[^a-z0-9]", "", name.lower())
+    if "h100" in n:
+        return "h100-sxm"  # PCIe H100s are slower: the bound stays a bound, only looser
+    if "a100" in n:
+        big = "80g" in n or (memory_gib is not None and memory_gib > 48)
+        return "a100-80gb" if big else "a100-40gb"
+    for key in ("rtx4090", "rtx3060", "t4"):
+        if key in n:
+            return key
+    return None
+
+
+def this_machine() -> dict:
+    """
+    What this computer is, for the estimator: a description, the device key that `compute.estimate`
+    understands, and its memory.
+
+    Taught in: chapter 6 (Compute requirements).
+
+    Returns:
+        `dict` with ``description`` (one line, as `course_utils.describe_device` writes it),
+        ``device`` (``"cpu"``, a key of `compute.GPUS`, or None for a CUDA GPU the table lacks),
+        ``gpu_name`` (None without CUDA) and ``memory_gib`` (the GPU's memory, or the RAM; None
+        when unknown).
+    """
+    description = describe_device()
+    if torch.cuda.is_available():
+        p = torch.cuda.get_device_properties(0)
+        mem = p.total_memory / compute.GIB
+        return {"description": description, "device": match_gpu(p.name, mem), "gpu_name": p.name,
+                "memory_gib": mem}
+    return {"description": description, "device": "cpu", "gpu_name": None, "memory_gib": compute._ram_gib()}
+
+
+_STYLE_OK = "color:#1e7e34"
+_STYLE_BAD = "color:#c0392b"
+
+
+class Estimator:
+    """Controls -> `compute.estimate` -> one HTML result, updated in place.
+
+    Attributes:
+        controls (`dict[str, ipywidgets.Widget]`): ``model``, ``resolution``, ``steps``, ``device``,
+            ``guidance``; set their ``value`` to change the estimate.
+        result (`ipywidgets.HTML`): the answer, or a message saying what to change.
+        last (`dict` or None): the latest `compute.estimate` result (None after a bad choice).
+        error (`str` or None): the latest message for a bad choice.
+        box (`ipywidgets.VBox`): what the notebook displays.
+    """
+
+    def __init__(self, controls: dict[str, W.Widget], cpu_flop_rate: float | None,
+                 estimate_fn: Callable[..., dict] = compute.estimate):
+        self.controls = controls
+        self.cpu_flop_rate = cpu_flop_rate
+        self._estimate = estimate_fn
+        self.result = W.HTML(layout=W.Layout(width="560px"))
+        self.last: dict | None = None
+        self.error: str | None = None
+        self.box = W.VBox([W.HTML("<b>Will it run on my computer?</b>"),
+                           W.HBox([W.VBox(list(controls.values())), self.result])])
+        for c in controls.values():
+            c.observe(lambda _change: self.refresh(), names="value")
+        self.refresh()
+
+    def values(self) -> dict:
+        return {k: c.value for k, c in self.controls.items()}
+
+    def refresh(self) -> dict | None:
+        """Recompute for the controls' current values; show the answer or what went wrong."""
+        v = self.values()
+        try:
+            est = self._estimate(v["model"], v["resolution"], v["steps"], v["device"], guidance=v["guidance"],
+                                 cpu_flop_rate=self.cpu_flop_rate if v["device"] == "cpu" else None)
+        except (CourseInputError, CourseSetupError) as e:
+            self.last, self.error = None, str(e)
+            self.result.value = (f"<div style='{_STYLE_BAD}'>⚠️ This choice cannot be estimated: "
+                                 f"{html.escape(str(e))}</div>")
+            return None
+        self.last, self.error = est, None
+        self.result.value = render(est)
+        return est
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.box)
+
+
+def _tflop(flops: float) -> str:
+    t = flops / 1e12
+    return f"{t:,.0f} TFLOP" if t >= 100 else f"{t:.3g} TFLOP"
+
+
+def _device_name(key: str) -> str:
+    return "the CPU" if key == "cpu" else compute.GPUS[key].name
+
+
+def render(est: dict) -> str:
+    """The HTML the widget shows for one `compute.estimate` result."""
+    spec = compute.MODELS[est["model"]]
+    h, w = est["resolution"]
+    on_cpu = est["device"] == "cpu"
+    lines = [f"<b>{html.escape(spec.title)}</b>, {h}×{w} px, {est['steps']} steps, guidance "
+             f"{'on' if est['guidance'] else 'off'}, on {html.escape(_device_name(est['device']))} "
+             f"({est['dtype']})"]
+    parts = f"weights {est['weights_gib']:.2f} + activations {est['activations_gib']:.2f}"
+    if not on_cpu:
+        parts += f" + CUDA {compute.GPU_OVERHEAD_GIB:.1f}"
+    where = "RAM" if on_cpu else "GPU memory"
+    if est["fits"] is None:
+        verdict = f"<span>this computer's {where} is unknown</span>"
+    elif est["fits"]:
+        verdict = f"<span style='{_STYLE_OK}'>✅ fits in {est['device_memory_gib']:.0f} GiB of {where}</span>"
+    else:
+        verdict = (f"<span style='{_STYLE_BAD}'><b>❌ does not fit</b> in {est['device_memory_gib']:.0f} GiB of "
+                   f"{where}: choose a smaller picture, a bigger card, or offload parts of the model</span>")
+    lines.append(f"<b>Memory</b>: {est['memory_gib']:.2f} GiB ({parts}), {verdict}")
+    if on_cpu:
+        lines.append(f"<b>Time</b>: about {format_seconds(est['seconds_typical'])} per picture")
+    else:
+        lines.append(f"<b>Time</b>: at least {format_seconds(est['seconds_lower_bound'])} (every unit busy "
+                     f"all the time), typically about {format_seconds(est['seconds_typical'])} per picture")
+    lines.append(f"<b>Work</b>: {_tflop(est['flops_total'])} per picture ({_tflop(est['flops_per_step'])} per step)")
+    lines.append(f"Naive attention (no memory-efficient kernel) would need {est['attention_naive_gib']:.2f} GiB "
+                 "more.")
+    if max(h, w) != spec.resolution:
+        lines.append(f"<i>{html.escape(spec.title)} was trained at {spec.resolution} px: far from that size, "
+                     "pictures get worse even when they fit.</i>")
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in est["notes"])
+    return "<div>" + "<br>".join(lines) + f"<ul style='margin:4px 0'>{notes}</ul></div>"
+
+
+def _label(key: str) -> str:
+    return compute.MODELS[key].title.split(" (")[0]
+
+
+def estimator_widget(model: str = "sd15", resolution: int | None = None, steps: int = 30,
+                     device: str | None = None, guidance: bool = True,
+                     cpu_flop_rate: float | None = None) -> Estimator:
+    """
+    The "will it run on my computer?" widget: a model dropdown, a picture-size slider, a steps
+    slider, a device dropdown and a guidance checkbox, and the `compute.estimate` answer below.
+
+    Taught in: chapter 6 (Compute requirements), practical path.
+
+    Args:
+        model (`str`, defaults to ``"sd15"``): the model shown first (a key of
+            `compute.available_models`).
+        resolution (`int`, *optional*): the picture side shown first, 64 to 2048 px; None: the model's own.
+        steps (`int`, defaults to 30): denoising steps shown first, 1 to 150.
+        device (`str`, *optional*): ``"cpu"`` or a key of `compute.GPUS`; None: this computer
+            (`this_machine`), or the CPU when its GPU is not in the table.
+        guidance (`bool`, defaults to True): classifier-free guidance (doubles the U-Net's work).
+        cpu_flop_rate (`float`, *optional*): this CPU's measured FLOP/s (`compute.measured_flop_rate`);
+            None uses `compute.DEFAULT_CPU_FLOP_RATE`.
+
+    Returns:
+        `Estimator`: display it; its ``controls``, ``result`` and ``last`` can be read and set from code.
+
+    Raises:
+        `CourseInputError`: for an unknown model or device, or a starting value out of range.
+    """
+    models = compute.available_models()
+    if model not in models:
+        raise CourseInputError(f"model={model!r} is not available here: choose one of "
+                               f"{', '.join(repr(m) for m in models)}.")
+    if resolution is None:
+        resolution = compute.MODELS[model].resolution
+    compute._check_int(resolution, "resolution", 64, 2048)
+    compute._check_int(steps, "steps", 1, 150)
+    if not isinstance(guidance, bool):
+        raise CourseInputError(f"guidance must be True or False, got {guidance!r}.")
+    if cpu_flop_rate is not None and (isinstance(cpu_flop_rate, bool) or not isinstance(cpu_flop_rate, (int, float))
+                                      or not cpu_flop_rate > 0):
+        raise CourseInputError(f"cpu_flop_rate must be a positive number of FLOP/s, got {cpu_flop_rate!r}.")
+    if device is None:
+        device = this_machine()["device"] or "cpu"
+    if device != "cpu" and device not in compute.GPUS:
+        raise CourseInputError(f"device={device!r} is not in the course's table: choose 'cpu' or one of "
+                               f"{', '.join(repr(k) for k in compute.GPUS)}.")
+    cpu_label = "this CPU" + (f" ({cpu_flop_rate / 1e12:.2g} TFLOP/s measured)" if cpu_flop_rate else "")
+    device_options = [(cpu_label, "cpu")] + [(f"{g.name} ({g.memory_gib:g} GiB)", k) for k, g in compute.GPUS.items()]
+    common: dict[str, Any] = {"style": {"description_width": "90px"}, "layout": W.Layout(width="340px")}
+    controls = {
+        "model": W.Dropdown(options=[(_label(k), k) for k in models], value=model, description="model", **common),
+        "resolution": W.IntSlider(value=resolution, min=64, max=2048, step=64, description="picture side (px)",
+                                  continuous_update=False, **common),
+        "steps": W.IntSlider(value=steps, min=1, max=150, description="steps", continuous_update=False, **common),
+        "device": W.Dropdown(options=device_options, value=device, description="device", **common),
+        "guidance": W.Checkbox(value=guidance, description="guidance (batch of 2)", indent=False),
+    }
+    return Estimator(controls, cpu_flop_rate)

@@ -4,20 +4,8 @@ The notebooks hold the teaching; this package holds what two notebooks would oth
 Each public helper's docstring names the chapter that teaches it.
 """
 
-from . import (
-    compute,
-    compute_widget,
-    conditioning,
-    diffusion,
-    history,
-               img2img,
-    parameters,
-    pipeline,
-    plots,
-    schedules,
-    styles,
-    widgets,
-)
+import importlib
+
 from .callouts import callout, gpu_skip, leonardo_says
 from .device import describe as describe_device
 from .device import get_device, get_dtype
@@ -27,6 +15,24 @@ from .images import fit_square, image_grid, load_image, mau, to_numpy, to_pil, t
 from .models import REGISTRY, choose_model, hub_reachable, load_pipeline
 from .paths import ASSETS, REPO_ROOT, output_dir
 from .setup_check import check_setup, setup_table
+
+# The chapter modules load on first use (``cu.styles``, ``from course_utils import img2img``), so that
+# ``import course_utils`` stays quick: a fresh Python reaches its first picture sooner.
+_CHAPTER_MODULES = ("compute", "compute_widget", "conditioning", "diffusion", "history", "img2img", "parameters",
+                    "pipeline", "plots", "schedules", "styles", "widgets")
+
+
+def __getattr__(name: str):
+    if name in _CHAPTER_MODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_CHAPTER_MODULES})
+
 
 __all__ = [
     "compute", "diffusion", "plots", "schedules", "styles", "widgets", "ASSETS", "REPO_ROOT", "output_dir",

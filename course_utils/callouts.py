@@ -2,7 +2,7 @@
 
 Leonardo, the course's fox, steps in with an analogy or a warning; the other boxes invite the
 learner to experiment, add a side remark, or say that a cell needs a CUDA GPU and was skipped.
-Each helper returns an `IPython.display.HTML` object: the last expression of a cell shows it,
+Each helper returns a `Callout`, which Jupyter shows as HTML: the last expression of a cell shows it,
 ``display(...)`` shows it anywhere else, and outside a notebook it prints as plain text.
 
 The text takes a little Markdown: ``**bold**``, ``*italic*`` and ```code```; blank lines start a
@@ -17,8 +17,6 @@ import functools
 import html
 import re
 from pathlib import Path
-
-from IPython.display import HTML
 
 from .errors import CourseInputError
 
@@ -37,12 +35,19 @@ _KINDS = {
 _ALIASES = {"try it": "try", "gpu only": "gpu", "leonardo says": "leonardo"}
 
 
-class Callout(HTML):
-    """An `IPython.display.HTML` box that also prints as plain text outside a notebook."""
+class Callout:
+    """A box that Jupyter shows as HTML (``_repr_html_``) and that prints as plain text elsewhere.
+
+    ``.data`` holds the HTML, as in `IPython.display.HTML` (not imported here: ``import course_utils``
+    stays quick outside Jupyter).
+    """
 
     def __init__(self, html_text: str, plain: str):
-        super().__init__(html_text)
+        self.data = html_text
         self.plain = plain
+
+    def _repr_html_(self) -> str:
+        return self.data
 
     def __repr__(self) -> str:
         return self.plain
@@ -135,7 +140,7 @@ def _box(kind: str, title: str, text: str, icon: str = "") -> Callout:
     return Callout(html_text, plain)
 
 
-def leonardo_says(text: str) -> HTML:
+def leonardo_says(text: str) -> Callout:
     r"""A "Leonardo says" box: the course's fox explains an idea with an analogy.
 
     Introduced in chapter 1; every chapter has one or two.
@@ -146,7 +151,7 @@ def leonardo_says(text: str) -> HTML:
             line starts a new paragraph; any HTML is shown as text, not run.
 
     Returns:
-        `IPython.display.HTML`: a rounded box with a soft orange bar, Leonardo's icon and the text.
+        `Callout`: a rounded box with a soft orange bar, Leonardo's icon and the text.
 
     Examples:
         >>> import course_utils as cu
@@ -157,7 +162,7 @@ def leonardo_says(text: str) -> HTML:
     return _box("leonardo", _KINDS["leonardo"][0], text, icon=_icon_img_tag())
 
 
-def callout(kind: str, title: str | None, text: str) -> HTML:
+def callout(kind: str, title: str | None, text: str) -> Callout:
     r"""A coloured box: "Try it" (green), "Note" (blue), "GPU only" (grey) or "Leonardo says".
 
     Introduced in chapter 1 and used in every chapter.
@@ -172,7 +177,7 @@ def callout(kind: str, title: str | None, text: str) -> HTML:
             The box's text, with the same light Markdown as `leonardo_says`.
 
     Returns:
-        `IPython.display.HTML`: the box.
+        `Callout`: the box.
 
     Raises:
         `CourseInputError`: for an unknown ``kind``, a ``title`` that is not a string, or empty text.
@@ -195,7 +200,7 @@ def callout(kind: str, title: str | None, text: str) -> HTML:
     return _box(key, title or _KINDS[key][0], text, icon=icon)
 
 
-def gpu_skip(what_it_would_show: str) -> HTML:
+def gpu_skip(what_it_would_show: str) -> Callout:
     r"""The "GPU only" box a notebook shows in place of a cell that needs a CUDA GPU.
 
     Introduced in chapter 0 (welcome), used wherever real Stable Diffusion would run.
@@ -206,7 +211,7 @@ def gpu_skip(what_it_would_show: str) -> HTML:
             e.g. ``"MAU drawn by Stable Diffusion 1.5 at 512×512"``.
 
     Returns:
-        `IPython.display.HTML`: a grey box saying the cell was skipped and what it would show.
+        `Callout`: a grey box saying the cell was skipped and what it would show.
 
     Examples:
         >>> cu.gpu_skip("four 512×512 pictures from Stable Diffusion 1.5")

@@ -75,10 +75,12 @@ classifier-free guidance). Held out of training entirely: {held}.
   with a ViT image tower (`clip/`, kept for scoring pictures against prompts).
 - VAE: `AutoencoderKL`, channels {cfg.vae_channels}, 64 x 64 x 3 pixels to 16 x 16 x 4 latents;
   latent scaling factor measured on the training pictures: {vae_scale:.4f}.
-- U-Net: `UNet2DConditionModel`, channels {cfg.unet_channels}, cross-attention at 8 x 8 and 4 x 4
-  (32 heads of 2 and 4 channels: diffusers reads `attention_head_dim=32` as the number of heads, so
-  each head is narrow and the attention maps are faint),
-  epsilon prediction, scaled-linear betas ({cfg.beta_start} to {cfg.beta_end}, {cfg.num_train_timesteps} steps),
+- U-Net: `UNet2DConditionModel`, two levels with channels {cfg.unet_channels}: convolutions at
+  16 x 16, convolutions and cross-attention ({cfg.unet_heads[-1]} heads of width
+  {cfg.unet_channels[-1] // cfg.unet_heads[-1]}) at 8 x 8, and a middle block with cross-attention.
+  It is shallow on purpose: on a CPU the time of a call this small goes mostly to the number of
+  layers, not their width. Epsilon prediction, scaled-linear betas ({cfg.beta_start} to {cfg.beta_end},
+  {cfg.num_train_timesteps} steps),
   {cfg.unet_steps:,} steps of batch {cfg.unet_batch}, EMA weights.
 - Files: safetensors only, {size / 2**20:.1f} MiB in all.
 
@@ -115,8 +117,8 @@ MIT, like the course. The training data is drawn by the course's own code.
 - It knows only what the drawn data shows: cats, {len(D.FUR_COLOURS)} fur colours, {len(D.BACKGROUNDS)}
   plain backgrounds, 4 styles. Other words are tokenized but mean nothing to it.
 - 64 x 64 pixels, and the small VAE blurs fine detail (screentone dots, sprite pixels).
-- Trained for only {cfg.unet_steps:,} U-Net steps on a shared 2-core CPU: colours are often washed out and
-  the style is not always the one asked for (see the metrics). Training it longer
+- Trained for only {cfg.unet_steps:,} U-Net steps on a 2-core CPU: the style is not always the one
+  asked for, least of all for combinations it never saw (see the metrics). Training it longer
   (`python -m course_utils.minisd.train --init-unet assets/models/minisd-cats/unet --unet-steps N`
   with a fresh `build/minisd/unet*`) improves it; a GPU makes that minutes instead of hours.
 - Image-to-image on a real photo (MAU) gives a drawn cat with the photo's layout and colours, not a

@@ -47,13 +47,17 @@ class MiniSDConfig:
     vae_lr: float = 1e-3
     vae_kl_weight: float = 1e-6
 
-    # --- U-Net: cross-attention at 8x8 and 4x4 (self-attention at 16x16 costs more than it adds)
-    unet_channels: tuple[int, ...] = (32, 64, 128)
-    unet_down: tuple[str, ...] = ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D")
-    unet_up: tuple[str, ...] = ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D")
-    unet_steps: int = 2_500
-    unet_batch: int = 64
-    unet_lr: float = 6e-4
+    # --- U-Net: two levels, 16x16 (convolutions only) and 8x8 (convolutions + cross-attention), and a
+    # middle block with cross-attention at 8x8. On a CPU the cost of a call this small is mostly the
+    # number of layers, not their width, so the U-Net is shallow: one call on a batch of two takes
+    # about 10 ms on one core, which keeps a 20-step picture with guidance under 0.3 s.
+    unet_channels: tuple[int, ...] = (32, 64)
+    unet_down: tuple[str, ...] = ("DownBlock2D", "CrossAttnDownBlock2D")
+    unet_up: tuple[str, ...] = ("CrossAttnUpBlock2D", "UpBlock2D")
+    unet_heads: tuple[int, ...] = (1, 2)  # attention heads per level: 64 channels / 2 heads = 32 per head
+    unet_steps: int = 3_500
+    unet_batch: int = 128
+    unet_lr: float = 1e-3
     ema_decay: float = 0.999
 
     # --- noise schedule (the same as Stable Diffusion 1.x)

@@ -277,9 +277,8 @@ def build_unet(cfg: MiniSDConfig):
         down_block_types=cfg.unet_down, up_block_types=cfg.unet_up,
         block_out_channels=cfg.unet_channels, layers_per_block=1, norm_num_groups=16,
         # Beware diffusers' naming: for this U-Net, `attention_head_dim` is read as the NUMBER of heads
-        # (32 heads of 2 and 4 channels here), which makes the cross-attention maps faint. The shipped
-        # weights were trained with this setting, so it stays until the model is trained again.
-        cross_attention_dim=cfg.text_width, attention_head_dim=32)
+        # per level (and `num_attention_heads` is refused), so the heads are given here.
+        cross_attention_dim=cfg.text_width, attention_head_dim=list(cfg.unet_heads))
 
 
 def build_scheduler(cfg: MiniSDConfig, kind: str = "ddim"):

@@ -69,6 +69,11 @@ def lab(tmp_path_factory):
                MPLBACKEND="module://matplotlib_inline.backend_inline", JUPYTER_CONFIG_DIR=str(home / "config"),
                JUPYTER_DATA_DIR=str(home / "data"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"))
+    # Render every cell (no virtual scrolling), so that the dashboard stays in the page wherever it is.
+    settings = home / "settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    env["JUPYTERLAB_SETTINGS_DIR"] = str(home / "settings")
     # the kernel must be this environment's Python, with course_utils importable
     log = open(root / "jupyterlab.log", "w")
     proc = subprocess.Popen(
@@ -168,16 +173,16 @@ def test_dashboard_slider_redraws_the_picture_in_jupyterlab(browser_path, lab):
             assert "Error displaying widget" not in text, "a widget failed to display"
 
             # find the dashboard and its picture
-            label = page.locator(".widget-slider .widget-label", has_text=SLIDER_LABEL).first
-            label.scroll_into_view_if_needed()
+            slider = page.locator(".widget-slider", has=page.locator(".widget-label", has_text=SLIDER_LABEL)).first
+            handle = slider.locator(".noUi-handle").first
+            handle.scroll_into_view_if_needed()
+            page.wait_for_timeout(500)
             before_src = _dashboard_image_src(page)
             before_value = _guidance_value(page)
             assert before_src, "the dashboard's picture is not on the page"
             _shot(page, "3-dashboard-before")
 
             # drag the guidance slider's handle to the left, as a learner would with the mouse
-            slider = page.locator(".widget-slider", has=page.locator(".widget-label", has_text=SLIDER_LABEL)).first
-            handle = slider.locator(".noUi-handle").first
             box = handle.bounding_box()
             assert box, "the guidance slider has no handle on screen"
             x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2

@@ -37,7 +37,7 @@ print(json.dumps(dict(imports=t_import, load=t_load, first_picture=t_first,
 """.replace("PROMPT", repr(PROMPT))
 
 
-def cold(runs: int = 3) -> dict:
+def cold(runs: int = 7) -> dict:
     """Fresh-process figures: imports, loading, first picture, all together; medians of `runs`."""
     env = dict(os.environ, HF_HUB_OFFLINE="1")
     rows = []
@@ -119,7 +119,7 @@ def main(argv=None) -> None:
              f"{torch.__version__}, {torch.get_num_threads()} threads; 64 x 64 pictures, 20 DDIM steps, guidance 7.5.",
              ""]
     c = cold()
-    lines += ["| cold, fresh Python process (median of 3) | seconds | bound |", "|---|---|---|",
+    lines += ["| cold, fresh Python process (median of 7) | seconds | bound |", "|---|---|---|",
               f"| import torch + diffusers + transformers | {c['imports']:.2f} | |",
               f"| load the pipeline (after imports) | {c['load']:.2f} | {_verdict('load', c['load'])} |",
               f"| first picture (after loading) | {c['first_picture']:.2f} | |",

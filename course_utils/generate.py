@@ -124,14 +124,23 @@ def check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed, height, w
     out = dict(prompt=prompt, negative_prompt=negative_prompt, steps=steps, guidance=guidance, seed=seed,
                height=int(height), width=int(width), num_images=num_images, eta=eta)
     if strength is not None:
-        strength = _check_float("strength", strength, 0.0, 1.0, lo_open=True)
-        if int(steps * strength) < 1:
-            raise CourseInputError(
-                f"strength={strength} with steps={steps} runs int(steps x strength) = "
-                f"{int(steps * strength)} denoising steps; it must be at least 1: raise steps to "
-                f"{math.ceil(1 / strength)} or strength to {1 / steps:.2f}.")
-        out["strength"] = strength
+        out["strength"] = check_strength(strength, steps)
     return out
+
+
+def check_strength(strength, steps: int | None = None) -> float:
+    """Check an image-to-image strength: in (0, 1], and with `steps`, at least one denoising step.
+
+    Image-to-image runs ``int(steps x strength)`` steps (chapter 5), so a strength too small for the
+    number of steps would run none. Returns the strength as a float; raises `CourseInputError`.
+    """
+    strength = _check_float("strength", strength, 0.0, 1.0, lo_open=True)
+    if steps is not None and int(steps * strength) < 1:
+        raise CourseInputError(
+            f"strength={strength} with steps={steps} runs int(steps x strength) = "
+            f"{int(steps * strength)} denoising steps; it must be at least 1: raise steps to "
+            f"{math.ceil(1 / strength)} or strength to {1 / steps:.2f}.")
+    return strength
 
 
 # --- the calls ----------------------------------------------------------------------------------------

@@ -16,13 +16,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 import torch
 from PIL import Image
 
 from .errors import CourseInputError
+from .generate import check_strength, image_to_image
+from .images import fit_square, load_image
 
 __all__ = ["StrengthSchedule", "ssim", "strength_schedule", "strength_sweep", "sweep_means"]
 
@@ -62,15 +64,6 @@ def _check_steps(steps, num_train_timesteps: int) -> int:
     return int(steps)
 
 
-def _check_strength(strength) -> float:
-    if isinstance(strength, bool) or not isinstance(strength, Real) or not math.isfinite(strength) \
-            or not 0 < strength <= 1:
-        raise CourseInputError(
-            f"strength={strength!r} must be a number in (0, 1]: 0.3 keeps most of the picture, "
-            "1.0 starts from (almost) pure noise.")
-    return float(strength)
-
-
 def strength_schedule(scheduler, steps: int, strength: float) -> StrengthSchedule:
     """The timesteps an image-to-image call runs for ``steps`` and ``strength``, as diffusers picks them.
 
@@ -97,12 +90,8 @@ def strength_schedule(scheduler, steps: int, strength: float) -> StrengthSchedul
             f"scheduler must be a diffusers scheduler with alphas_cumprod (e.g. pipe.scheduler), got "
             f"{type(scheduler).__name__}.")
     steps = _check_steps(steps, int(scheduler.config.num_train_timesteps))
-    strength = _check_strength(strength)
+    strength = check_strength(strength, steps)  # also: at least one step runs
     steps_run = min(int(steps * strength), steps)
-    if steps_run < 1:
-        raise CourseInputError(
-            f"strength={strength} with steps={steps} runs int(steps x strength) = 0 denoising steps: raise "
-            f"steps to at least {math.ceil(1 / strength)} or strength to at least {1 / steps:.2f}.")
     scheduler.set_timesteps(steps)
     t_start = max(steps - steps_run, 0)
     order = int(getattr(scheduler, "order", 1))
@@ -177,12 +166,9 @@ def strength_sweep(image, prompt: str, strengths: Sequence[float], *, pipe, seed
         `list[dict]`: one row per picture, with ``strength``, ``seed``, ``steps_run``, ``ssim`` (against
         the fitted reference), ``clip`` (CLIP score against ``prompt``, 0 to 100) and ``image``.
     """
-    from .generate import image_to_image
-    from .images import fit_square, load_image
-
     if isinstance(strengths, (str, bytes)) or not isinstance(strengths, Sequence) or not strengths:
         raise CourseInputError(f"strengths must be a non-empty list of numbers in (0, 1], got {strengths!r}.")
-    strengths = [_check_strength(s) for s in strengths]
+    strengths = [check_strength(s) for s in strengths]
     if isinstance(num_seeds, bool) or not isinstance(num_seeds, Integral) or not 1 <= num_seeds <= 16:
         raise CourseInputError(f"num_seeds={num_seeds!r} must be a whole number from 1 to 16.")
     if size is None:

@@ -142,11 +142,6 @@ class AdherenceSweep:
         return np.array([table[g][attribute] for g in self.guidances])
 
 
-def _rates(preds: list[dict], truths: list[dict]) -> dict[str, float]:
-    agree = [M.agreement(p, t) for p, t in zip(preds, truths, strict=True)]
-    return {k: float(np.mean([a[k] for a in agree])) for k in RATE_KEYS}
-
-
 def _check_guidances(guidances) -> tuple[float, ...]:
     if isinstance(guidances, str | bytes) or not isinstance(guidances, Sequence) or not guidances:
         raise CourseInputError(f"guidances={guidances!r} must be a non-empty list of numbers, e.g. [1, 3, 7.5].")
@@ -214,8 +209,8 @@ def adherence_sweep(pipe, prompts: Sequence[AttributePrompt], guidances: Sequenc
                 pictures += pipe(chunk, num_inference_steps=steps, guidance_scale=g, generator=gens).images
         seconds[g] = time.perf_counter() - t0
         images[g] = pictures
-        pixels[g] = _rates([M.classify_pixels(p) for p in pictures], truths)
+        pixels[g] = M.adherence_rates([M.classify_pixels(p) for p in pictures], truths)
         if judge is not None:
-            clip[g] = _rates(judge.classify(pictures, truths), truths)
+            clip[g] = M.adherence_rates(judge.classify(pictures, truths), truths)
     return AdherenceSweep(guidances=guidances, prompts=list(prompts), images=images, pixels=pixels, clip=clip,
                           seconds=seconds, steps=steps, seed=seed)

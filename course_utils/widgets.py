@@ -27,6 +27,9 @@ import ipywidgets as W
 from PIL import Image
 
 from .errors import CourseInputError, CourseSetupError
+from .generate import image_to_image, text_to_image
+from .images import image_grid, load_image, mau
+from .models import as_image_to_image, load_pipeline
 
 
 def png_bytes(img: Image.Image, scale: int = 1) -> bytes:
@@ -74,7 +77,6 @@ class ImageExplorer:
         self.last_image: Image.Image | None = None
         self.last_seconds = 0.0
         self.history: list[tuple[float, bool]] = []  # (seconds, from cache) of each update
-        self.updates = 0  # how many times the picture was replaced
         header = [W.HTML(f"<b>{html.escape(title)}</b>")] if title else []
         self.box = W.VBox([*header, W.HBox([W.VBox(list(controls.values())), W.VBox([self.image, self.message])])])
         for c in controls.values():
@@ -106,7 +108,6 @@ class ImageExplorer:
             self.message.value = f"<span style='color:#c0392b'>⚠️ {html.escape(str(e))}</span>"
             return None
         self.image.value = png_bytes(img, self.scale)
-        self.updates += 1
         self.last_image = img
         self.last_seconds = time.perf_counter() - t0
         self.history.append((self.last_seconds, hit))
@@ -153,18 +154,9 @@ DEFAULT_PROMPT = "a ginger cat in manga style on a blue background"
 START_OPTIONS = (("noise (text-to-image)", "noise"), ("the reference picture (image-to-image)", "picture"))
 
 
-def _side_by_side(left: Image.Image, right: Image.Image, gap: int = 2) -> Image.Image:
-    out = Image.new("RGB", (left.width + gap + right.width, max(left.height, right.height)), "white")
-    out.paste(left.convert("RGB"), (0, 0))
-    out.paste(right.convert("RGB"), (left.width + gap, 0))
-    return out
-
-
 def _draw(pipe, i2i, reference, prompt: str, start: str, guidance: float, steps: int, seed: int,
           strength: float) -> Image.Image:
     """One picture with these settings: text-to-image from noise, or image-to-image from `reference`."""
-    from .generate import image_to_image, text_to_image
-
     if start == "noise":
         return text_to_image(prompt, pipe=pipe, steps=steps, guidance=guidance, seed=seed).image
     return image_to_image(reference, prompt, strength=strength, pipe=i2i, steps=steps, guidance=guidance,
@@ -172,9 +164,6 @@ def _draw(pipe, i2i, reference, prompt: str, start: str, guidance: float, steps:
 
 
 def _pipes(pipe, reference):
-    from .images import load_image, mau
-    from .models import as_image_to_image, load_pipeline
-
     pipe = pipe if pipe is not None else load_pipeline(verbose=False)
     ref = mau() if reference is None else load_image(reference)
     return pipe, as_image_to_image(pipe), ref
@@ -220,7 +209,7 @@ def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None,
     def render(prompt, start, guidance, steps, seed, strength):
         img = _draw(pipe, i2i, ref, prompt, start, guidance, steps, seed, strength)
         if start == "picture":
-            img = _side_by_side(ref.resize(img.size, Image.Resampling.LANCZOS), img)
+            img = image_grid([ref.resize(img.size, Image.Resampling.LANCZOS), img], cols=2)
         return img
 
     def caption(prompt, start, guidance, steps, seed, strength):

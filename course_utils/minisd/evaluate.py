@@ -39,9 +39,8 @@ def _generate(pipe, prompts: list[str], seeds: list[int], guidance: float, steps
     return out
 
 
-def _rates(preds: list[dict], truths: list[dict]) -> dict[str, float]:
-    agree = [Mx.agreement(p, t) for p, t in zip(preds, truths)]
-    return {k: 100.0 * float(np.mean([a[k] for a in agree])) for k in (*Mx.ATTRIBUTES, "all")}
+def _rates(preds: list[dict], truths: list[dict]) -> dict[str, float]:  # in percent
+    return {k: 100.0 * v for k, v in Mx.adherence_rates(preds, truths).items()}
 
 
 def _truth(spec: D.CatSpec) -> dict:

@@ -148,6 +148,12 @@ def agreement(pred: dict, truth: dict) -> dict[str, bool]:
     return out
 
 
+def adherence_rates(preds: list[dict], truths: list[dict]) -> dict[str, float]:
+    """Share of pictures (0 to 1) whose fur, background, style, and all three, read as asked."""
+    agree = [agreement(p, t) for p, t in zip(preds, truths, strict=True)]
+    return {k: float(np.mean([a[k] for a in agree])) for k in (*ATTRIBUTES, "all")}
+
+
 @dataclass
 class ClipJudge:
     """Zero-shot classification with the embedded model's CLIP (text and image towers)."""

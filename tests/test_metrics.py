@@ -26,3 +26,18 @@ def test_generator_is_deterministic_and_held_out_pairs_never_train():
     _, specs = D.make_dataset(300, seed=3)
     assert not any(D.is_held_out(s) for s in specs)
     assert all(D.is_held_out(D.random_spec(np.random.default_rng(i), held_out=True)) for i in range(20))
+
+
+def test_min_snr_weight_counts_clean_timesteps_less_and_zero_turns_it_off():
+    import torch
+
+    from course_utils.minisd.config import MiniSDConfig
+    from course_utils.minisd.train import build_scheduler, min_snr_weight
+
+    abar = build_scheduler(MiniSDConfig(), "ddpm").alphas_cumprod
+    w = min_snr_weight(abar, 5.0)
+    snr = abar / (1 - abar)
+    assert torch.allclose(w[snr <= 5], torch.ones_like(w[snr <= 5]))  # noisy timesteps keep weight 1
+    assert torch.allclose(w[snr > 5], 5 / snr[snr > 5])  # clean ones get γ / SNR < 1
+    assert w[0] < 0.01 and bool((w[1:] >= w[:-1]).all())  # t = 0 counts least; the weight never falls with t
+    assert torch.equal(min_snr_weight(abar, 0.0), torch.ones_like(abar))

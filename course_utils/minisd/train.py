@@ -36,6 +36,14 @@ def _device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def _autocast(cfg: MiniSDConfig, dev: torch.device):
+    """bfloat16 autocast for training where the hardware computes in bfloat16 (a GPU, or a CPU with
+    AVX-512 BF16 / AMX: about 20 % faster here); float32 elsewhere. The weights stay float32 and the
+    shipped model runs in float32."""
+    on = cfg.bf16 and (dev.type == "cuda" or torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=on)
+
+
 def _to_tensor(imgs_u8: np.ndarray) -> torch.Tensor:
     """uint8 (N, H, W, 3) -> float (N, 3, H, W) in [-1, 1]."""
     return torch.from_numpy(imgs_u8).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
@@ -242,9 +250,10 @@ def stage_vae(cfg: MiniSDConfig) -> Path:
         x = _to_tensor(images[rng.integers(0, len(images), cfg.vae_batch)]).to(dev)
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg.vae_steps, cfg.vae_lr)
-        post = vae.encode(x).latent_dist
-        z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen).to(dev)
-        rec = vae.decode(z).sample
+        with _autocast(cfg, dev):
+            post = vae.encode(x).latent_dist
+            z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen).to(dev)
+            rec = vae.decode(z).sample.float()
         # L1 keeps edges sharper than squared error; the tiny KL term keeps the latent well-behaved
         loss = F.l1_loss(rec, x) + 0.5 * F.mse_loss(rec, x) + cfg.vae_kl_weight * post.kl().mean()
         opt.zero_grad(set_to_none=True)
@@ -279,6 +288,19 @@ def build_unet(cfg: MiniSDConfig):
         # Beware diffusers' naming: for this U-Net, `attention_head_dim` is read as the NUMBER of heads
         # per level (and `num_attention_heads` is refused), so the heads are given here.
         cross_attention_dim=cfg.text_width, attention_head_dim=list(cfg.unet_heads))
+
+
+def min_snr_weight(alpha_bar: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Loss weight min(SNR, γ) / SNR per picture for ε-prediction ("Min-SNR", Hang et al. 2023).
+
+    SNR = ᾱ / (1 − ᾱ). The nearly clean timesteps (large SNR), where the loss is easy and teaches only
+    fine detail, count less, so more of the training goes to the noisy ones that decide colour and
+    layout. ``gamma = 0`` gives weight 1 everywhere: the plain DDPM loss.
+    """
+    if not gamma:
+        return torch.ones_like(alpha_bar)
+    snr = alpha_bar / (1 - alpha_bar)
+    return snr.clamp(max=gamma) / snr
 
 
 def build_scheduler(cfg: MiniSDConfig, kind: str = "ddim"):
@@ -351,8 +373,8 @@ def stage_unet(cfg: MiniSDConfig, init_from: Path | None = None) -> Path:
         idx = rng.integers(0, len(images), cfg.unet_batch)
         caps = ["" if rng.random() < cfg.caption_drop else
                 D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop) for i in idx]
-        with torch.no_grad():
-            cond = text_encoder(_tokenize(tok, caps).to(dev)).last_hidden_state
+        with torch.no_grad(), _autocast(cfg, dev):
+            cond = text_encoder(_tokenize(tok, caps).to(dev)).last_hidden_state.float()
         m, s = lat[idx, 0], lat[idx, 1]
         x0 = (m + s * torch.randn(m.shape, generator=gen)).to(dev)  # a sample of the VAE posterior
         noise = torch.randn(x0.shape, generator=gen).to(dev)
@@ -361,7 +383,11 @@ def stage_unet(cfg: MiniSDConfig, init_from: Path | None = None) -> Path:
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise  # q(x_t | x_0) in closed form
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg.unet_steps, cfg.unet_lr, warmup=300)
-        loss = F.mse_loss(unet(xt, t, cond).sample, noise)  # the simple DDPM loss, ε-prediction
+        with _autocast(cfg, dev):
+            pred = unet(xt, t, cond).sample.float()
+        # the simple DDPM loss, ε-prediction (optionally weighted per picture, see min_snr_weight)
+        w = min_snr_weight(a.view(-1), cfg.unet_snr_gamma)
+        loss = (F.mse_loss(pred, noise, reduction="none").mean((1, 2, 3)) * w).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
@@ -424,7 +450,10 @@ def main(argv=None) -> None:
     p.add_argument("--stage", choices=STAGES, action="append", help="run only these stages")
     p.add_argument("--unet-steps", type=int, help="override the number of U-Net steps")
     p.add_argument("--vae-steps", type=int, help="override the number of VAE steps")
+    p.add_argument("--vae-batch", type=int, help="override the VAE's batch size")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
+    p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
+    p.add_argument("--bf16", action="store_true", help="train in bfloat16 autocast where the hardware supports it")
     p.add_argument("--init-unet", type=Path,
                    help="start the U-Net from these weights (a diffusers unet folder, e.g. the shipped model's) "
                         "to train it further; use a fresh --work-dir or delete build/minisd/unet*")
@@ -436,8 +465,14 @@ def main(argv=None) -> None:
         cfg.unet_steps = a.unet_steps
     if a.vae_steps:
         cfg.vae_steps = a.vae_steps
+    if a.vae_batch:
+        cfg.vae_batch = a.vae_batch
     if a.threads:
         torch.set_num_threads(a.threads)
+    if a.snr_gamma is not None:
+        cfg.unet_snr_gamma = a.snr_gamma
+    if a.bf16:
+        cfg.bf16 = True
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
     fns = {"data": stage_data, "tokenizer": stage_tokenizer, "clip": stage_clip, "vae": stage_vae,
            "unet": stage_unet, "export": stage_export}

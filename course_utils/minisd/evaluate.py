@@ -40,7 +40,9 @@ def _generate(pipe, prompts: list[str], seeds: list[int], guidance: float, steps
 
 
 def _vae_round_trip(pipe, imgs: list[Image.Image]) -> list[Image.Image]:
-    x = torch.from_numpy(np.stack([np.asarray(i) for i in imgs])).permute(0, 3, 1, 2).float() / 127.5 - 1
+    from course_utils.images import to_tensor
+
+    x = torch.cat([to_tensor(i) for i in imgs])
     with torch.inference_mode():
         y = pipe.vae.decode(pipe.vae.encode(x).latent_dist.mean).sample
     return pipe.image_processor.postprocess(y, output_type="pil")

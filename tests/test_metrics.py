@@ -41,3 +41,24 @@ def test_min_snr_weight_counts_clean_timesteps_less_and_zero_turns_it_off():
     assert torch.allclose(w[snr > 5], 5 / snr[snr > 5])  # clean ones get γ / SNR < 1
     assert w[0] < 0.01 and bool((w[1:] >= w[:-1]).all())  # t = 0 counts least; the weight never falls with t
     assert torch.equal(min_snr_weight(abar, 0.0), torch.ones_like(abar))
+
+
+def test_eval_table_gives_each_judge_its_own_ceiling_for_seen_and_held_out():
+    from course_utils.minisd.evaluate import format_table
+
+    def rates(v):
+        return {j: {"fur": v, "background": v, "style": v, "all": v} for j in ("pixels", "clip")}
+
+    res = {k: rates(i * 10.0) for i, k in enumerate(
+        ["judge_on_real", "judge_on_vae_round_trip", "judge_on_real_held_out", "judge_on_vae_round_trip_held_out",
+         "adherence_seen_g7.5", "adherence_held_out_g7.5", "adherence_seen_g1.0", "adherence_held_out_g1.0"])}
+    res["image_to_image"] = {"0.3": {"mean_abs_pixel_change": 20.0, "kept_input_style_pct": 30.0,
+                                     "took_prompt_style_pct": 50.0}}
+    res["same_seed_same_bytes"] = True
+    lines = format_table(res).splitlines()
+    assert "judge accuracy on generator pictures, held-out combinations | 20 %" in lines[4]
+    assert "after the VAE (the ceiling) | 30 %" in lines[5]
+    assert len(lines) == 2 + 8 + 1 + 1
+    # a result from before the held-out judge rows still prints
+    del res["judge_on_real_held_out"], res["judge_on_vae_round_trip_held_out"]
+    assert len(format_table(res).splitlines()) == 2 + 6 + 1 + 1

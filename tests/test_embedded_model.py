@@ -76,3 +76,16 @@ def test_model_card_states_the_figures():
         assert words.lower() in card.lower(), words
     assert (MODEL_DIR / "samples.png").exists()
     assert Path(MODEL_DIR / "clip" / "config.json").exists()
+
+
+def test_judge_reads_prompts_with_the_pipelines_own_text_encoder(pipe):
+    """The judge's image tower may be tuned on held-out pictures; its text tower, the text encoder
+    that conditions the U-Net, must be the one in the pipeline, weight for weight."""
+    from course_utils.minisd.metrics import ClipJudge
+
+    judge = ClipJudge.load(MODEL_DIR)
+    enc = pipe.text_encoder.state_dict()
+    tower = judge.model.text_model.state_dict()
+    assert tower.keys() == enc.keys()
+    for k, w in tower.items():
+        assert torch.equal(w, enc[k]), k

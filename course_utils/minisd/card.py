@@ -43,6 +43,12 @@ def write_card() -> str:
     held = ", ".join(f"{a.split(':')[1]} {'+'} {b.split(':')[1]}" for a, b in D.HELD_OUT)
     snr = f"Min-SNR loss weighting (γ = {cfg.unet_snr_gamma:g}), " if cfg.unet_snr_gamma else ""
     bf16 = ", bfloat16 autocast in training" if cfg.bf16 else ""
+    tuned = "judge" in timing
+    held_note = " (only the judge's image tower, which conditions nothing, sees them: see Metrics)" if tuned else ""
+    judge_note = (f": its text tower is the pipeline's text encoder, and its image tower was tuned for "
+                  f"{cfg.judge_steps} more steps on {cfg.judge_images:,} pictures of every combination, held-out "
+                  f"ones included, with the text tower frozen (stage `judge`), so that it reads held-out "
+                  f"pictures as well as seen ones" if tuned else "")
     card = f"""# minisd-cats: the course's embedded text-to-image model
 
 A small model built exactly like Stable Diffusion 1.x (CLIP text encoder, KL autoencoder,
@@ -64,7 +70,7 @@ colours, 2 poses, varied size and position, and 4 styles: photo-like, flat carto
 and screentone on tinted paper) and 16-bit pixel art. Captions are written afresh at every use from
 templates with synonyms and varied word order; {cfg.caption_attr_drop:.0%} of the time each of pattern,
 background and style is left out, and {cfg.caption_drop:.0%} of captions are empty (for
-classifier-free guidance). Held out of training entirely: {held}.
+classifier-free guidance). Held out of the generator's training entirely: {held}{held_note}.
 
 ## Architecture and parameters
 
@@ -75,8 +81,9 @@ classifier-free guidance). Held out of training entirely: {held}.
 - Text encoder: `CLIPTextModel`, {cfg.text_layers} layers, width {cfg.text_width}, {cfg.max_length} tokens;
   tokenizer: a byte-pair encoding trained on the captions, in CLIP's format. Trained contrastively
   with a ViT image tower (`clip/`, kept for scoring pictures against prompts).
-- VAE: `AutoencoderKL`, channels {cfg.vae_channels}, 64 x 64 x 3 pixels to 16 x 16 x 4 latents;
-  latent scaling factor measured on the training pictures: {vae_scale:.4f}.
+- VAE: `AutoencoderKL`, channels {cfg.vae_channels}, 64 x 64 x 3 pixels to 16 x 16 x 4 latents,
+  {cfg.vae_steps:,} steps of batch {cfg.vae_batch}{bf16}; latent scaling factor measured on the
+  training pictures: {vae_scale:.4f}.
 - U-Net: `UNet2DConditionModel`, two levels with channels {cfg.unet_channels}: convolutions at
   16 x 16, convolutions and cross-attention ({cfg.unet_heads[-1]} heads of width
   {cfg.unet_channels[-1] // cfg.unet_heads[-1]}) at 8 x 8, and a middle block with cross-attention.
@@ -89,7 +96,7 @@ classifier-free guidance). Held out of training entirely: {held}.
 ## Training
 
 `make train-model` (`python -m course_utils.minisd.train`) runs the stages data, tokenizer, clip,
-vae, unet and export, with seeds, progress bars, checkpoints every {cfg.checkpoint_every} steps,
+judge, vae, unet and export, with seeds, progress bars, checkpoints every {cfg.checkpoint_every} steps,
 resume, and loss logs in `build/minisd/*_loss.csv`. Measured training time:
 
 | stage | time | where |
@@ -101,7 +108,8 @@ resume, and loss logs in `build/minisd/*_loss.csv`. Measured training time:
 
 Measured by `make eval-model` at 20 DDIM steps and guidance 7.5 unless a row says otherwise.
 "Pixel rules" reads fur, background and style off the pixels with fixed rules (no model);
-"tiny CLIP" is this model's own CLIP, zero-shot. Both are first checked on generator pictures.
+"tiny CLIP" is this model's own CLIP, zero-shot{judge_note}. Both are first checked on generator pictures,
+of seen and of held-out combinations.
 In manga style, fur is judged as a tone (dark, mid, light), since ink has no hue.
 
 {ev}
@@ -121,8 +129,9 @@ MIT, like the course. The training data is drawn by the course's own code.
 - 64 x 64 pixels, and the small VAE blurs fine detail (screentone dots, sprite pixels). It also
   caps what the pixel rules can read: every picture the model makes is decoded by the VAE, and the
   row "after the VAE" above shows how often the rules still read generator pictures right after a
-  trip through it. Training the VAE longer raises that ceiling (4,000 steps of batch 32 instead of
-  2,400 of batch 16 lifted the style read right on round trips from about 81 % to 99 %).
+  trip through it. How long the VAE trains sets that ceiling: with 2,400 steps of batch 16 the
+  rules read the style right on only about 81 % of round trips (sprite pixels blurred into smooth
+  shapes), with 4,000 of batch 32 on 99 %.
 - Trained for only {cfg.unet_steps:,} U-Net steps on a 2-core CPU: the style is not always the one
   asked for, least of all for combinations it never saw (see the metrics). Training it longer
   (`python -m course_utils.minisd.train --init-unet assets/models/minisd-cats/unet --unet-steps N`

@@ -404,16 +404,18 @@ def sample(n: int, seed: int = 0, held_out: bool | None = False, drop_p: float =
     return imgs, caps, specs
 
 
-def make_dataset(n: int, seed: int = 0) -> tuple[np.ndarray, list[CatSpec]]:
+def make_dataset(n: int, seed: int = 0, held_out: bool | None = False) -> tuple[np.ndarray, list[CatSpec]]:
     """`n` training pictures as a uint8 array of shape (n, 64, 64, 3) and their specs.
 
     Captions are not stored: training writes a fresh caption for each use of a picture.
+    ``held_out`` as in `random_spec`: the default draws training combinations only, ``None`` every
+    combination (for the judge, which must read held-out pictures too).
     """
     rng = np.random.default_rng(seed)
     out = np.empty((n, SIZE, SIZE, 3), np.uint8)
     specs = []
     for i in range(n):
-        spec = random_spec(rng, held_out=False)
+        spec = random_spec(rng, held_out=held_out)
         out[i] = np.asarray(render(spec, seed=seed * 1_000_003 + i))
         specs.append(spec)
     return out, specs

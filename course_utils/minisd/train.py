@@ -4,9 +4,10 @@
     python -m course_utils.minisd.train --stage vae    # one stage
 
 Stages: ``data`` (draw and cache the pictures), ``tokenizer`` (a BPE trained on captions),
-``clip`` (text encoder + image tower, contrastive), ``vae`` (autoencoder), ``unet`` (the denoiser,
+``clip`` (text encoder + image tower, contrastive), ``judge`` (the image tower tuned further on every
+combination, for scoring only), ``vae`` (autoencoder), ``unet`` (the denoiser,
 with caption dropout for classifier-free guidance) and ``export`` (diffusers' folder format,
-safetensors only). Every stage writes checkpoints into ``build/minisd`` and a loss log
+safetensors only). Every long stage writes checkpoints into ``build/minisd`` and a loss log
 (``*_loss.csv``), and resumes from its last checkpoint when started again.
 """
 
@@ -28,7 +29,7 @@ from tqdm.auto import tqdm
 from . import data as D
 from .config import MiniSDConfig
 
-STAGES = ("data", "tokenizer", "clip", "vae", "unet", "export")
+STAGES = ("data", "tokenizer", "clip", "judge", "vae", "unet", "export")
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -39,7 +40,7 @@ def _device() -> torch.device:
 def _autocast(cfg: MiniSDConfig, dev: torch.device):
     """bfloat16 autocast for training where the hardware computes in bfloat16 (a GPU, or a CPU with
     AVX-512 BF16 / AMX: about 20 % faster here); float32 elsewhere. The weights stay float32 and the
-    shipped model runs in float32."""
+    shipped model runs in float32 (it was trained in bfloat16 autocast)."""
     on = cfg.bf16 and (dev.type == "cuda" or torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=on)
 
@@ -212,6 +213,51 @@ def stage_clip(cfg: MiniSDConfig) -> Path:
     model.eval().cpu().save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     _write_timing(cfg, "clip", seconds + time.perf_counter() - log.t0)
+    return out
+
+
+# --- stage: judge --------------------------------------------------------------------------------
+def stage_judge(cfg: MiniSDConfig) -> Path:
+    """Tune CLIP's image tower on pictures of every combination, held-out ones included, for judging.
+
+    The generator still never sees a held-out combination: the U-Net trains on the training pictures
+    only, and CLIP's text tower (the pipeline's text encoder) is frozen here. Only the image tower and
+    its projection, which score pictures and condition nothing, learn what a held-out picture looks
+    like: a judge that misreads a real ginger sprite cannot tell whether the model drew one. A few
+    minutes long, so it has no checkpoints: an interrupted run starts the stage again.
+    """
+    from transformers import CLIPModel
+
+    out = cfg.work_dir / "judge"
+    if (out / "config.json").exists():
+        return out
+    t0 = time.perf_counter()
+    dev = _device()
+    tok = load_tokenizer(cfg)
+    images, specs = D.make_dataset(cfg.judge_images, seed=cfg.seed * 100 + 99, held_out=None)
+    model = CLIPModel.from_pretrained(cfg.work_dir / "clip").to(dev)
+    for p in (*model.text_model.parameters(), *model.text_projection.parameters(), model.logit_scale):
+        p.requires_grad_(False)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.judge_lr, weight_decay=0.05)
+    log = _LossLog(cfg.work_dir / "judge_loss.csv", resume=False)
+    rng = np.random.default_rng(cfg.seed + 3)
+    model.train()
+    for step in tqdm(range(cfg.judge_steps), desc="judge"):
+        idx = rng.integers(0, len(images), cfg.clip_batch)
+        caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop / 2) for i in idx]
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, cfg.judge_steps, cfg.judge_lr, warmup=50)
+        loss = model(input_ids=_tokenize(tok, caps).to(dev), pixel_values=_to_tensor(images[idx]).to(dev),
+                     return_loss=True).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step % 25 == 0:
+            log.write(step, loss.item(), 0.0)
+    model.eval().cpu().save_pretrained(out, safe_serialization=True)
+    _write_timing(cfg, "judge", time.perf_counter() - t0)
     return out
 
 
@@ -430,7 +476,8 @@ def stage_export(cfg: MiniSDConfig, unet_dir: Path | None = None) -> Path:
     # The image tower, for scoring pictures against prompts (CLIP score). Only the vision half and
     # the two projections are needed beside the pipeline's text encoder, but the whole CLIP model
     # is kept so that `CLIPModel.from_pretrained` works as usual.
-    clip = CLIPModel.from_pretrained(cfg.work_dir / "clip")
+    judge = cfg.work_dir / "judge"
+    clip = CLIPModel.from_pretrained(judge if (judge / "config.json").exists() else cfg.work_dir / "clip")
     clip.save_pretrained(cfg.out_dir / "clip", safe_serialization=True)
     timing = cfg.work_dir / "timing.json"
     if timing.exists():
@@ -453,7 +500,9 @@ def main(argv=None) -> None:
     p.add_argument("--vae-batch", type=int, help="override the VAE's batch size")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
-    p.add_argument("--bf16", action="store_true", help="train in bfloat16 autocast where the hardware supports it")
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction,
+                   help="train in bfloat16 autocast where the hardware supports it (default: on, as the shipped "
+                        "model was trained; --no-bf16 trains in float32)")
     p.add_argument("--init-unet", type=Path,
                    help="start the U-Net from these weights (a diffusers unet folder, e.g. the shipped model's) "
                         "to train it further; use a fresh --work-dir or delete build/minisd/unet*")
@@ -471,10 +520,10 @@ def main(argv=None) -> None:
         torch.set_num_threads(a.threads)
     if a.snr_gamma is not None:
         cfg.unet_snr_gamma = a.snr_gamma
-    if a.bf16:
-        cfg.bf16 = True
+    if a.bf16 is not None:
+        cfg.bf16 = a.bf16
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
-    fns = {"data": stage_data, "tokenizer": stage_tokenizer, "clip": stage_clip, "vae": stage_vae,
+    fns = {"data": stage_data, "tokenizer": stage_tokenizer, "clip": stage_clip, "judge": stage_judge, "vae": stage_vae,
            "unet": stage_unet, "export": stage_export}
     if a.init_unet:
         fns["unet"] = lambda c: stage_unet(c, init_from=a.init_unet)

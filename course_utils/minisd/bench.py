@@ -97,6 +97,18 @@ def sliders(repeats: int = 15) -> dict:
     return {"slider_new_setting": new, "slider_setting_seen_before": cached}
 
 
+def speed_probe(runs: int = 5) -> float:
+    """Seconds for 10 million additions in pure Python, median of `runs`: a yardstick for the machine's
+    speed at the moment, since a shared or throttled CPU can swing every figure here by a third."""
+    ts = []
+    for _ in range(runs):
+        t0, s = time.perf_counter(), 0
+        for i in range(10_000_000):
+            s += i
+        ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+
+
 BOUNDS = {  # what the course promises on a 2-core CPU (seconds)
     "one_picture_20_steps": 0.3, "batch_of_8": 1.5, "load": 3.0, "total": 5.0,
     "slider_new_setting": 0.5, "slider_setting_seen_before": 0.05,
@@ -115,6 +127,7 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     import torch
 
+    probe = speed_probe()
     lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
              f"{torch.__version__}, {torch.get_num_threads()} threads; 64 x 64 pictures, 20 DDIM steps, guidance 7.5.",
              ""]
@@ -129,6 +142,9 @@ def main(argv=None) -> None:
     lines += ["| warm, same process | median s | min | max | bound |", "|---|---|---|---|---|"]
     for k, (med, lo, hi) in w.items():
         lines.append(f"| {k.replace('_', ' ')} | {med:.3f} | {lo:.3f} | {hi:.3f} | {_verdict(k, med)} |")
+    lines += ["", f"Speed probe (10 million additions in pure Python, median of 5): {probe:.2f} s before the "
+              f"figures, {speed_probe():.2f} s after. Compare runs only at similar probes: on a shared CPU "
+              f"every figure above moves with it."]
     text = "\n".join(lines)
     print(text)
     from .config import MODEL_DIR

@@ -89,3 +89,30 @@ def test_judge_reads_prompts_with_the_pipelines_own_text_encoder(pipe):
     assert tower.keys() == enc.keys()
     for k, w in tower.items():
         assert torch.equal(w, enc[k]), k
+
+
+def test_export_refuses_a_judge_tuned_from_another_clip(tmp_path):
+    """A judge left over from an earlier CLIP would score prompts with another text encoder."""
+    from transformers import CLIPModel
+
+    from course_utils.minisd import train as T
+    from course_utils.minisd.config import MiniSDConfig
+
+    work = tmp_path / "work"
+    work.mkdir()
+    for part in ("tokenizer", "vae", "unet"):
+        (work / part).symlink_to(MODEL_DIR / part)
+    (work / "clip").symlink_to(MODEL_DIR / "clip")
+    cfg = MiniSDConfig(work_dir=work, out_dir=tmp_path / "out")
+    clip = CLIPModel.from_pretrained(MODEL_DIR / "clip")
+    with torch.no_grad():  # a judge whose image tower moved: fine
+        clip.visual_projection.weight.mul_(1.01)
+    clip.save_pretrained(work / "judge")
+    T.stage_export(cfg)
+    exported = CLIPModel.from_pretrained(cfg.out_dir / "clip")
+    assert torch.equal(exported.visual_projection.weight, clip.visual_projection.weight)
+    with torch.no_grad():  # a judge whose text tower moved: refused
+        clip.text_model.final_layer_norm.bias.add_(0.01)
+    clip.save_pretrained(work / "judge")
+    with pytest.raises(RuntimeError, match="tuned from another CLIP"):
+        T.stage_export(cfg)

@@ -478,6 +478,10 @@ def stage_export(cfg: MiniSDConfig, unet_dir: Path | None = None) -> Path:
     # is kept so that `CLIPModel.from_pretrained` works as usual.
     judge = cfg.work_dir / "judge"
     clip = CLIPModel.from_pretrained(judge if (judge / "config.json").exists() else cfg.work_dir / "clip")
+    text = pipe.text_encoder.state_dict()
+    if any(not torch.equal(w, text[k]) for k, w in clip.text_model.state_dict().items()):
+        raise RuntimeError(f"{judge} was tuned from another CLIP than {cfg.work_dir / 'clip'}: delete it and run "
+                           "the stage judge again (python -m course_utils.minisd.train --stage judge --stage export)")
     clip.save_pretrained(cfg.out_dir / "clip", safe_serialization=True)
     timing = cfg.work_dir / "timing.json"
     if timing.exists():

@@ -175,6 +175,15 @@ def build_clip(cfg: MiniSDConfig, tok):
     return CLIPModel(config)
 
 
+def _contrastive_loss(model, tok, images: np.ndarray, specs, rng: np.random.Generator, cfg: MiniSDConfig,
+                      dev: torch.device) -> torch.Tensor:
+    """CLIP's contrastive loss on a random batch of pictures, each with a freshly written caption."""
+    idx = rng.integers(0, len(images), cfg.clip_batch)
+    caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop / 2) for i in idx]
+    return model(input_ids=_tokenize(tok, caps).to(dev), pixel_values=_to_tensor(images[idx]).to(dev),
+                 return_loss=True).loss
+
+
 def stage_clip(cfg: MiniSDConfig) -> Path:
     out = cfg.work_dir / "clip"
     if (out / "config.json").exists():
@@ -194,13 +203,9 @@ def stage_clip(cfg: MiniSDConfig) -> Path:
     rng = np.random.default_rng(cfg.seed + 1 + start)
     model.train()
     for step in tqdm(range(start, cfg.clip_steps), initial=start, total=cfg.clip_steps, desc="clip"):
-        idx = rng.integers(0, len(images), cfg.clip_batch)
-        caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop / 2) for i in idx]
-        px = _to_tensor(images[idx]).to(dev)
-        ids = _tokenize(tok, caps).to(dev)
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg.clip_steps, cfg.clip_lr)
-        loss = model(input_ids=ids, pixel_values=px, return_loss=True).loss
+        loss = _contrastive_loss(model, tok, images, specs, rng, cfg, dev)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -244,12 +249,9 @@ def stage_judge(cfg: MiniSDConfig) -> Path:
     rng = np.random.default_rng(cfg.seed + 3)
     model.train()
     for step in tqdm(range(cfg.judge_steps), desc="judge"):
-        idx = rng.integers(0, len(images), cfg.clip_batch)
-        caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop / 2) for i in idx]
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg.judge_steps, cfg.judge_lr, warmup=50)
-        loss = model(input_ids=_tokenize(tok, caps).to(dev), pixel_values=_to_tensor(images[idx]).to(dev),
-                     return_loss=True).loss
+        loss = _contrastive_loss(model, tok, images, specs, rng, cfg, dev)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

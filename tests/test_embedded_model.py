@@ -116,3 +116,27 @@ def test_export_refuses_a_judge_tuned_from_another_clip(tmp_path):
     clip.save_pretrained(work / "judge")
     with pytest.raises(RuntimeError, match="tuned from another CLIP"):
         T.stage_export(cfg)
+
+
+def test_pooled_text_option_runs_in_the_plain_pipeline_and_is_counted(pipe):
+    # MiniSDConfig.unet_pool_heads (off as shipped) adds a pooling of the prompt to the timestep embedding;
+    # the plain pipeline must feed it, and chapter 6's FLOP counter must count it
+    import dataclasses
+
+    from diffusers import StableDiffusionPipeline
+
+    from course_utils import compute
+    from course_utils.minisd.config import MiniSDConfig
+    from course_utils.minisd.train import build_unet
+
+    assert pipe.unet.config.addition_embed_type is None  # the shipped model does not use it
+    cfg = dataclasses.replace(MiniSDConfig(), unet_pool_heads=4)
+    unet = build_unet(cfg).eval()
+    assert unet.config.addition_embed_type == "text"
+    parts = {**pipe.components, "unet": unet}
+    pooled = StableDiffusionPipeline(**parts, requires_safety_checker=False)
+    pooled.set_progress_bar_config(disable=True)
+    img = pooled("a black cat", num_inference_steps=2, generator=torch.Generator().manual_seed(0)).images[0]
+    assert img.size == (D.SIZE, D.SIZE)
+    extra = compute.unet_flops(unet, latent_hw=D.SIZE // 4) - compute.unet_flops(pipe.unet, latent_hw=D.SIZE // 4)
+    assert extra > 0  # the pooling's projections are counted

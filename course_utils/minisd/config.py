@@ -63,6 +63,14 @@ class MiniSDConfig:
     unet_down: tuple[str, ...] = ("DownBlock2D", "CrossAttnDownBlock2D")
     unet_up: tuple[str, ...] = ("CrossAttnUpBlock2D", "UpBlock2D")
     unet_heads: tuple[int, ...] = (1, 2)  # attention heads per level: 64 channels / 2 heads = 32 per head
+    # Pooled text conditioning, as SDXL and DeepFloyd IF add it: an attention pooling of the encoder's token
+    # states is added to the timestep embedding, so every ResNet block, the 16x16 ones included, hears the
+    # prompt (cross-attention reaches only the 8x8 level). diffusers' `addition_embed_type="text"`, which the
+    # plain StableDiffusionPipeline feeds, since it reads only `encoder_hidden_states`. 0 = off, as shipped.
+    # Measured with 4 heads and the same recipe: held-out adherence fell from 75 to 56 % (pixel rules) and
+    # from 81 to 75 % (tiny CLIP), with seen combinations unchanged (84 and 98 %). One reading: a single
+    # summary vector lets the model learn each fur-and-style pair as one unit, so pairs it never saw stay unknown.
+    unet_pool_heads: int = 0
     unet_steps: int = 5_000
     unet_batch: int = 128
     unet_lr: float = 1e-3

@@ -329,13 +329,15 @@ def build_unet(cfg: MiniSDConfig):
     from diffusers import UNet2DConditionModel
 
     torch.manual_seed(cfg.seed)
+    pooled = dict(addition_embed_type="text", addition_embed_type_num_heads=cfg.unet_pool_heads) \
+        if cfg.unet_pool_heads else {}
     return UNet2DConditionModel(
         sample_size=D.SIZE // 4, in_channels=cfg.latent_channels, out_channels=cfg.latent_channels,
         down_block_types=cfg.unet_down, up_block_types=cfg.unet_up,
         block_out_channels=cfg.unet_channels, layers_per_block=1, norm_num_groups=16,
         # Beware diffusers' naming: for this U-Net, `attention_head_dim` is read as the NUMBER of heads
         # per level (and `num_attention_heads` is refused), so the heads are given here.
-        cross_attention_dim=cfg.text_width, attention_head_dim=list(cfg.unet_heads))
+        cross_attention_dim=cfg.text_width, attention_head_dim=list(cfg.unet_heads), **pooled)
 
 
 def min_snr_weight(alpha_bar: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -506,6 +508,9 @@ def main(argv=None) -> None:
     p.add_argument("--vae-batch", type=int, help="override the VAE's batch size")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
+    p.add_argument("--pool-heads", type=int,
+                   help="add a pooling of the prompt to the U-Net's timestep embedding, with this many heads "
+                        "(default 0: off, as shipped; see MiniSDConfig.unet_pool_heads)")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction,
                    help="train in bfloat16 autocast where the hardware supports it (default: on, as the shipped "
                         "model was trained; --no-bf16 trains in float32)")
@@ -526,6 +531,8 @@ def main(argv=None) -> None:
         torch.set_num_threads(a.threads)
     if a.snr_gamma is not None:
         cfg.unet_snr_gamma = a.snr_gamma
+    if a.pool_heads is not None:
+        cfg.unet_pool_heads = a.pool_heads
     if a.bf16 is not None:
         cfg.bf16 = a.bf16
     cfg.work_dir.mkdir(parents=True, exist_ok=True)

@@ -118,9 +118,10 @@ def test_export_refuses_a_judge_tuned_from_another_clip(tmp_path):
         T.stage_export(cfg)
 
 
-def test_pooled_text_option_runs_in_the_plain_pipeline_and_is_counted(pipe):
-    # MiniSDConfig.unet_pool_heads (off as shipped) adds a pooling of the prompt to the timestep embedding;
-    # the plain pipeline must feed it, and chapter 6's FLOP counter must count it
+def test_unet_conditioning_options_run_in_the_plain_pipeline_and_are_counted(pipe):
+    # The shipped U-Net adds a pooling of the prompt to the timestep embedding and applies it after the
+    # ResNet blocks' group norm (MiniSDConfig.unet_pool_heads, unet_time_scale_shift); Stable Diffusion 1.x
+    # does neither. Both settings must run in the plain pipeline, and chapter 6's FLOP counter must count them.
     import dataclasses
 
     from diffusers import StableDiffusionPipeline
@@ -129,17 +130,19 @@ def test_pooled_text_option_runs_in_the_plain_pipeline_and_is_counted(pipe):
     from course_utils.minisd.config import MiniSDConfig
     from course_utils.minisd.train import build_unet
 
-    assert pipe.unet.config.addition_embed_type is None  # the shipped model does not use it
-    cfg = dataclasses.replace(MiniSDConfig(), unet_pool_heads=4)
-    unet = build_unet(cfg).eval()
-    assert unet.config.addition_embed_type == "text"
-    parts = {**pipe.components, "unet": unet}
-    pooled = StableDiffusionPipeline(**parts, requires_safety_checker=False)
-    pooled.set_progress_bar_config(disable=True)
-    img = pooled("a black cat", num_inference_steps=2, generator=torch.Generator().manual_seed(0)).images[0]
-    assert img.size == (D.SIZE, D.SIZE)
-    extra = compute.unet_flops(unet, latent_hw=D.SIZE // 4) - compute.unet_flops(pipe.unet, latent_hw=D.SIZE // 4)
-    assert extra > 0  # the pooling's projections are counted
+    cfg = MiniSDConfig()
+    shipped = pipe.unet.config
+    assert shipped.addition_embed_type == "text" and shipped.addition_embed_type_num_heads == cfg.unet_pool_heads
+    assert shipped.resnet_time_scale_shift == cfg.unet_time_scale_shift == "scale_shift"
+    sd1 = build_unet(dataclasses.replace(cfg, unet_pool_heads=0, unet_time_scale_shift="default")).eval()
+    assert sd1.config.addition_embed_type is None and sd1.config.resnet_time_scale_shift == "default"
+    for unet in (build_unet(cfg).eval(), sd1):
+        other = StableDiffusionPipeline(**{**pipe.components, "unet": unet}, requires_safety_checker=False)
+        other.set_progress_bar_config(disable=True)
+        img = other("a black cat", num_inference_steps=2, generator=torch.Generator().manual_seed(0)).images[0]
+        assert img.size == (D.SIZE, D.SIZE)
+    extra = compute.unet_flops(pipe.unet, latent_hw=D.SIZE // 4) - compute.unet_flops(sd1, latent_hw=D.SIZE // 4)
+    assert extra > 0  # the pooling's and the scale-and-shift projections are counted
 
 
 def test_pixel_rules_read_grey_and_white_cats_after_the_vae(pipe):

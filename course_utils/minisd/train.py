@@ -337,7 +337,8 @@ def build_unet(cfg: MiniSDConfig):
         block_out_channels=cfg.unet_channels, layers_per_block=1, norm_num_groups=16,
         # Beware diffusers' naming: for this U-Net, `attention_head_dim` is read as the NUMBER of heads
         # per level (and `num_attention_heads` is refused), so the heads are given here.
-        cross_attention_dim=cfg.text_width, attention_head_dim=list(cfg.unet_heads), **pooled)
+        cross_attention_dim=cfg.text_width, attention_head_dim=list(cfg.unet_heads),
+        resnet_time_scale_shift=cfg.unet_time_scale_shift, **pooled)
 
 
 def min_snr_weight(alpha_bar: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -509,8 +510,11 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
     p.add_argument("--pool-heads", type=int,
-                   help="add a pooling of the prompt to the U-Net's timestep embedding, with this many heads "
-                        "(default 0: off, as shipped; see MiniSDConfig.unet_pool_heads)")
+                   help="a pooling of the prompt added to the U-Net's timestep embedding, with this many heads "
+                        "(default 4, as shipped; 0: off, as in Stable Diffusion 1.x; see MiniSDConfig.unet_pool_heads)")
+    p.add_argument("--time-scale-shift", choices=("default", "scale_shift"),
+                   help="how the U-Net's ResNet blocks take the timestep embedding (default scale_shift, as shipped; "
+                        "'default' is Stable Diffusion 1.x's; see MiniSDConfig.unet_time_scale_shift)")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction,
                    help="train in bfloat16 autocast where the hardware supports it (default: on, as the shipped "
                         "model was trained; --no-bf16 trains in float32)")
@@ -533,6 +537,8 @@ def main(argv=None) -> None:
         cfg.unet_snr_gamma = a.snr_gamma
     if a.pool_heads is not None:
         cfg.unet_pool_heads = a.pool_heads
+    if a.time_scale_shift:
+        cfg.unet_time_scale_shift = a.time_scale_shift
     if a.bf16 is not None:
         cfg.bf16 = a.bf16
     cfg.work_dir.mkdir(parents=True, exist_ok=True)

@@ -397,9 +397,8 @@ def _unet_inputs(unet: torch.nn.Module, h: int, w: int, batch: int, text_len: in
             text_dim = cfg.projection_class_embeddings_input_dim - n_time * cfg.addition_time_embed_dim
             kwargs["added_cond_kwargs"] = {"text_embeds": torch.empty(batch, text_dim),
                                            "time_ids": torch.empty(batch, n_time)}
-        elif cfg.addition_embed_type == "text":  # a pooling of `encoder_hidden_states` (the embedded model)
-            pass
-        elif cfg.addition_embed_type is not None or cfg.class_embed_type is not None:
+        # "text" (the embedded model) pools `encoder_hidden_states` itself and needs nothing more
+        elif cfg.addition_embed_type not in (None, "text") or cfg.class_embed_type is not None:
             raise CourseInputError(f"This U-Net needs extra inputs ({cfg.addition_embed_type or cfg.class_embed_type});"
                                    " the course counts Stable Diffusion 1.x, 2.x and XL U-Nets.")
     return (sample, timestep), kwargs

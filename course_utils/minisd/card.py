@@ -43,15 +43,15 @@ def write_card() -> str:
     held = ", ".join(f"{a.split(':')[1]} {'+'} {b.split(':')[1]}" for a, b in D.HELD_OUT)
     snr = f"Min-SNR loss weighting (γ = {cfg.unet_snr_gamma:g}), " if cfg.unet_snr_gamma else ""
     bf16 = ", bfloat16 autocast in training" if cfg.bf16 else ""
-    pooled = ""
+    conditioning = ""
     if cfg.unet_pool_heads:
-        pooled = ("\n  The prompt also reaches every ResNet block, the 16 x 16 ones included: an attention pooling"
-                  "\n  of the token embeddings is added to the timestep embedding (diffusers'"
-                  f"\n  `addition_embed_type=\"text\"`, {cfg.unet_pool_heads} heads, as in DeepFloyd IF).")
+        conditioning = ("\n  The prompt also reaches every ResNet block, the 16 x 16 ones included: an attention"
+                        "\n  pooling of the token embeddings is added to the timestep embedding (diffusers'"
+                        f"\n  `addition_embed_type=\"text\"`, {cfg.unet_pool_heads} heads, as in DeepFloyd IF).")
     if cfg.unet_time_scale_shift == "scale_shift":
-        pooled += ("\n  Each ResNet block applies that embedding after its group norm, as a scale and a shift"
-                   "\n  (`resnet_time_scale_shift=\"scale_shift\"`, ADM's adaptive group norm), not before it as"
-                   "\n  Stable Diffusion 1.x does. Neither is in SD 1.x; both are measured under Limitations.")
+        conditioning += ("\n  Each ResNet block applies that embedding after its group norm, as a scale and a shift"
+                         "\n  (`resnet_time_scale_shift=\"scale_shift\"`, ADM's adaptive group norm), not before it as"
+                         "\n  Stable Diffusion 1.x does. Neither is in SD 1.x; both are measured under Limitations.")
     tuned = "judge" in timing
     held_note = " (only the judge's image tower, which conditions nothing, sees them: see Metrics)" if tuned else ""
     judge_note = (f": its text tower is the pipeline's text encoder, and its image tower was tuned for "
@@ -96,7 +96,7 @@ classifier-free guidance). Held out of the generator's training entirely: {held}
   training pictures: {vae_scale:.4f}.
 - U-Net: `UNet2DConditionModel`, two levels with channels {cfg.unet_channels}: convolutions at
   16 x 16, convolutions and cross-attention ({cfg.unet_heads[-1]} heads of width
-  {cfg.unet_channels[-1] // cfg.unet_heads[-1]}) at 8 x 8, and a middle block with cross-attention.{pooled}
+  {cfg.unet_channels[-1] // cfg.unet_heads[-1]}) at 8 x 8, and a middle block with cross-attention.{conditioning}
   It is shallow on purpose: on a CPU the time of a call this small goes mostly to the number of
   layers, not their width. Epsilon prediction, scaled-linear betas ({cfg.beta_start} to {cfg.beta_end},
   {cfg.num_train_timesteps} steps),
@@ -158,14 +158,13 @@ MIT, like the course. The training data is drawn by the course's own code.
   | scale and shift after the norm, no pooled prompt | 80 / 97 % | 88 / 83 % | 71 / 82 % |
   | scale and shift + pooled prompt (**shipped**) | 89 / 99 % | 83 / 85 % | 68 / 83 % |
 
-  One reading: with 16 groups on 32 channels, a group norm holds two channels per group and
+  One reading: at 16 x 16, with 16 groups on 32 channels, a group norm holds two channels per group and
   subtracts their common mean, so half of what is added before it is lost, and the rest is rescaled
   by statistics of the whole picture. As SD 1.x does it, 9 of the 23 seen pictures on a red
   background went wrong somewhere, against 6 of the other 73 (3 of the 9 had their background read
   as pink: manga paper drawn too deep a pink beside a dark cat); with scale and shift, the pixel
   rules read every background right. With scale and shift but no pooled prompt, guidance changed
-  adherence by only 9
-  points. Measure with `make eval-model` before keeping a change; 96 pictures put a few points of
+  adherence by only 9 points. Measure with `make eval-model` before keeping a change; 96 pictures put a few points of
   chance on every figure.
 - Image-to-image on a real photo (MAU) gives a drawn cat with the photo's layout and colours, not a
   faithful portrait: the model has never seen a photograph.

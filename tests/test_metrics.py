@@ -19,6 +19,24 @@ def test_manga_fur_is_a_tone_and_prompts_are_canonical():
     assert D.prompt_for("ginger", "blue", "pixel") == "a ginger cat in 16-bit pixel art style on a blue background"
 
 
+def test_manga_tone_reads_every_fur_whatever_the_dots_look_like():
+    # solid cats of every fur, and tabbies but the cream one (its stripes make it a mid tone at times)
+    rng = np.random.default_rng(5)
+    for fur, tone in D.MANGA_TONE.items():
+        for pattern in ("solid", "tabby") if fur != "cream" else ("solid",):
+            specs = [D.random_spec(rng, fur=fur, style="manga", pattern=pattern, held_out=None) for _ in range(6)]
+            arrays = [Mx._rgb(D.render(s, seed=i)) for i, s in enumerate(specs)]
+            reads = [Mx.manga_tone(Mx.manga_lightness(a, Mx.background_colour(a)[1])) for a in arrays]
+            assert reads == [tone] * 6, (fur, pattern, reads)
+    # crisp dots (a 2x2 checkerboard, half ink: what the U-Net draws for ginger) are still a mid tone
+    paper = np.array(D._shade(D.BACKGROUNDS["green"], 1.62), np.float32)
+    a = np.broadcast_to(paper, (64, 64, 3)).copy()
+    yy, xx = np.mgrid[:64, :64]
+    cat = (np.abs(yy - 36) < 20) & (np.abs(xx - 32) < 18)
+    a[cat] = np.where((((yy // 2) + (xx // 2)) % 2 == 0)[cat, None], 0.0, 255.0)
+    assert Mx.manga_tone(Mx.manga_lightness(a, paper)) == "mid"
+
+
 def test_generator_is_deterministic_and_held_out_pairs_never_train():
     a, caps_a, _ = D.sample(6, seed=9)
     b, caps_b, _ = D.sample(6, seed=9)

@@ -73,10 +73,29 @@ def test_eval_table_gives_each_judge_its_own_ceiling_for_seen_and_held_out():
     res["image_to_image"] = {"0.3": {"mean_abs_pixel_change": 20.0, "kept_input_style_pct": 30.0,
                                      "took_prompt_style_pct": 50.0}}
     res["same_seed_same_bytes"] = True
+    res["settings"] = {"n_seen": 96, "n_held_out": 48}
     lines = format_table(res).splitlines()
-    assert "judge accuracy on generator pictures, held-out combinations | 20 %" in lines[4]
-    assert "after the VAE (the ceiling) | 30 %" in lines[5]
-    assert len(lines) == 2 + 8 + 1 + 1
+    assert "judge accuracy on generator pictures, held-out combinations | 20.0 %" in lines[4]
+    assert "after the VAE (the ceiling) | 30.0 %" in lines[5]
+    bounds = 1 + 2 + 5  # a blank line, the bounds table's header and its five rows
+    assert len(lines) == 2 + 8 + 1 + 1 + bounds
     # a result from before the held-out judge rows still prints
     del res["judge_on_real_held_out"], res["judge_on_vae_round_trip_held_out"]
-    assert len(format_table(res).splitlines()) == 2 + 6 + 1 + 1
+    assert len(format_table(res).splitlines()) == 2 + 6 + 1 + 1 + bounds
+
+
+def test_bounds_are_checked_on_exact_figures_not_rounded_ones():
+    from course_utils.minisd.evaluate import check_bounds
+
+    def result(seen_pixels, seen_g1):
+        r = {"settings": {"n_seen": 96, "n_held_out": 48}, "same_seed_same_bytes": True}
+        for key, v in (("seen_g7.5", seen_pixels), ("held_out_g7.5", 85.0), ("seen_g1.0", seen_g1),
+                       ("held_out_g1.0", 60.0)):
+            r[f"adherence_{key}"] = {"pixels": {"all": v}, "clip": {"all": max(v, 95.0) if "7.5" in key else v}}
+        return r
+
+    rows = check_bounds(result(100 * 86 / 96, 70.0))  # 89.6 % prints as "90 %" when rounded
+    assert rows[0][1] == "89.6 % (86 of 96)" and rows[0][3] is False
+    assert [r[3] for r in rows[1:]] == [True, True, True, True]
+    rows = check_bounds(result(100 * 87 / 96, 77.0))  # seen met, but guidance 1.0 only 13.6 points lower
+    assert rows[0][3] is True and rows[2][1] == "13.6 points" and rows[2][3] is False

@@ -146,8 +146,8 @@ def format_table(res: dict) -> str:
 
     def row(label, key):
         p, c = res[key]["pixels"], res[key]["clip"]
-        lines.append(f"| {label} | {p['all']:.0f} % (fur {p['fur']:.0f}, bg {p['background']:.0f}, "
-                     f"style {p['style']:.0f}) | {c['all']:.0f} % (fur {c['fur']:.0f}, bg {c['background']:.0f}, "
+        lines.append(f"| {label} | {p['all']:.1f} % (fur {p['fur']:.0f}, bg {p['background']:.0f}, "
+                     f"style {p['style']:.0f}) | {c['all']:.1f} % (fur {c['fur']:.0f}, bg {c['background']:.0f}, "
                      f"style {c['style']:.0f}) |")
 
     for name, what in (("", "seen"), ("_held_out", "held-out")):
@@ -163,7 +163,32 @@ def format_table(res: dict) -> str:
                      f"kept input style {v['kept_input_style_pct']:.0f} %; took prompt style "
                      f"{v['took_prompt_style_pct']:.0f} % | |")
     lines.append(f"| same seed, same bytes | {res['same_seed_same_bytes']} | |")
+    lines += ["", "| bound | pixel rules | tiny CLIP | met |", "|---|---|---|---|"]
+    for label, p, c, ok in check_bounds(res):
+        lines.append(f"| {label} | {p} | {c} | {'yes' if ok else '**NOT met**'} |")
     return "\n".join(lines)
+
+
+# What a model must reach at the default settings (20 steps, guidance 7.5), by both judges
+BOUNDS = {"seen": 90.0, "held_out": 80.0, "guidance_gap": 15.0}
+
+
+def check_bounds(res: dict) -> list[tuple[str, str, str, bool]]:
+    """(bound, pixel-rule figure, CLIP figure, met?) for each of the model's bounds, from `evaluate`'s result."""
+    out = []
+    n = {"seen": res["settings"]["n_seen"], "held_out": res["settings"]["n_held_out"]}
+    for name, what in (("seen", "seen"), ("held_out", "held-out")):
+        a = [res[f"adherence_{name}_g7.5"][j]["all"] for j in ("pixels", "clip")]
+        fig = [f"{v:.1f} % ({round(v * n[name] / 100)} of {n[name]})" for v in a]
+        out.append((f"adherence, {what} combinations, guidance 7.5: at least {BOUNDS[name]:.0f} %", *fig,
+                    min(a) >= BOUNDS[name]))
+    for name, what in (("seen", "seen"), ("held_out", "held-out")):
+        gap = [res[f"adherence_{name}_g7.5"][j]["all"] - res[f"adherence_{name}_g1.0"][j]["all"]
+               for j in ("pixels", "clip")]
+        out.append((f"guidance 1.0 below 7.5, {what} combinations: at least {BOUNDS['guidance_gap']:.0f} points",
+                    *(f"{g:.1f} points" for g in gap), min(gap) >= BOUNDS["guidance_gap"]))
+    out.append(("same seed, same bytes", str(res["same_seed_same_bytes"]), "", bool(res["same_seed_same_bytes"])))
+    return out
 
 
 def main(argv=None) -> None:

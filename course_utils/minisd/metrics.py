@@ -130,12 +130,20 @@ def _box_mean(x: np.ndarray, k: int = 4) -> np.ndarray:
     return (c[k:, k:] - c[:-k, k:] - c[k:, :-k] + c[:-k, :-k]) / (k * k)
 
 
+def _centre(a: np.ndarray) -> np.ndarray:
+    """The middle of the picture, where the cat stands (a margin of 1/8, and 1/16 at the bottom)."""
+    h, w = a.shape[:2]
+    return a[h // 8: 15 * h // 16, w // 8: 7 * w // 8]
+
+
+def _neutral_ink(a: np.ndarray, bg: np.ndarray) -> np.ndarray:
+    """True where a pixel is neutral (black, white or grey: no hue) and not the paper: a manga cat's ink."""
+    return (np.ptp(a, -1) < 18) & (np.sqrt(((a - bg) ** 2).sum(-1)) > 20)
+
+
 def manga_lightness(a: np.ndarray, bg: np.ndarray) -> float:
     """The 90th percentile of the blurred lightness (0-255) over a manga cat's ink (see MANGA_DARK_BELOW)."""
-    h, w, _ = a.shape
-    cat = (np.ptp(a, -1) < 18) & (np.sqrt(((a - bg) ** 2).sum(-1)) > 20)  # neutral and not the paper
-    centre = (slice(h // 8, 15 * h // 16), slice(w // 8, 7 * w // 8))
-    return float(np.percentile(_box_mean(a.mean(-1))[centre][cat[centre]], 90))
+    return float(np.percentile(_centre(_box_mean(a.mean(-1)))[_centre(_neutral_ink(a, bg))], 90))
 
 
 def manga_tone(lightness: float) -> str:
@@ -152,16 +160,13 @@ def classify_pixels(img) -> dict[str, str]:
     """
     a = _rgb(img)
     bg_name, bg = background_colour(a)
-    h, w, _ = a.shape
-    centre = a[h // 8: 15 * h // 16, w // 8: 7 * w // 8].reshape(-1, 3)
-    sat_all = centre.max(-1) - centre.min(-1)
+    centre = _centre(a).reshape(-1, 3)
     # 1. pixel art: colour is constant inside each 2x2 sprite pixel, and a darker floor band starts
     #    three quarters down, as in a side-scrolling game
     if blockiness(a) < 0.45 or floor_step(a) > 14:
         style = "pixel"
     # 2. manga: pale tinted paper, and a cat of neutral ink (black, white and grey dots only)
-    elif bg.mean() > 188 and np.ptp(bg) < 85 and np.mean(
-            (sat_all < 18) & (np.sqrt(((centre - bg) ** 2).sum(-1)) > 20)) > 0.12:
+    elif bg.mean() > 188 and np.ptp(bg) < 85 and np.mean(_centre(_neutral_ink(a, bg))) > 0.12:
         style = "manga"
     else:
         # 3. a photo has a lit backdrop, brighter at the top than half-way down; a cartoon is flat

@@ -27,7 +27,7 @@ class MiniSDConfig:
     # --- data: procedurally drawn captioned cats (see data.py)
     n_images: int = 24_000  # training pictures, drawn once and cached
     caption_attr_drop: float = 0.12  # chance to leave each of pattern/background/style out of a caption
-    caption_drop: float = 0.1  # chance of an empty caption, so classifier-free guidance works
+    caption_drop: float = 0.1  # chance of an empty caption, so classifier-free guidance works (0.2: worse)
 
     # --- tokenizer and text encoder (CLIP-style: trained contrastively with an image tower)
     max_length: int = 32  # tokens per prompt (Stable Diffusion 1.x uses 77)
@@ -85,6 +85,9 @@ class MiniSDConfig:
     unet_steps: int = 5_000
     unet_batch: int = 128
     unet_lr: float = 1e-3
+    # The shipped weights are an exponential moving average (EMA) of the trained ones. The EMA composes held-out
+    # combinations better and leaves guidance more to do; 6,000 steps with decay 0.9995 fitted seen prompts
+    # better (93 %) but guidance 1.0 fell only 10 points below 7.5 (the model card's table).
     ema_decay: float = 0.999
     # Min-SNR loss weighting (Hang et al. 2023, gamma = 5 in the paper); 0 = the plain DDPM loss, which
     # trained the shipped model. Beware: a model that follows its prompt well without guidance makes

@@ -37,6 +37,27 @@ def test_manga_tone_reads_every_fur_whatever_the_dots_look_like():
     assert Mx.manga_tone(Mx.manga_lightness(a, paper)) == "mid"
 
 
+def test_style_rules_need_a_floor_across_the_picture_and_take_slightly_darker_paper():
+    rng = np.random.default_rng(8)
+    # a cartoon whose tail crosses the 3/4 line at the left edge is still a cartoon: a sprite floor spans
+    # the width; the same picture with a darker band across the whole bottom quarter reads as pixel art
+    spec = D.random_spec(rng, style="cartoon", fur="ginger", background="blue", held_out=None)
+    a = Mx._rgb(D.render(spec, seed=0)).copy()
+    assert Mx.classify_pixels(a)["style"] == "cartoon"
+    tail = a.copy()
+    tail[48:60, :5] = D.FUR_COLOURS["black"]
+    assert Mx.floor_step(tail) < 5 and Mx.classify_pixels(tail)["style"] == "cartoon"
+    floor = a.copy()
+    band = np.abs(floor[48:] - np.array(D.BACKGROUNDS["blue"], np.float32)).sum(-1) < 30
+    floor[48:][band] *= 0.8
+    assert Mx.floor_step(floor) > 14
+    # manga paper drawn 12 levels darker than the generator's is still paper; a plain backdrop is not
+    paper = np.array(D._shade(D.BACKGROUNDS["red"], 1.62), float)
+    assert Mx.is_paper(paper - 12) and not Mx.is_paper(np.array(D.BACKGROUNDS["red"], float))
+    manga = Mx._rgb(D.render(D.random_spec(rng, style="manga", fur="black", background="red", held_out=None), seed=1))
+    assert Mx.classify_pixels(np.clip(manga - 12, 0, 255))["style"] == "manga"
+
+
 def test_generator_is_deterministic_and_held_out_pairs_never_train():
     a, caps_a, _ = D.sample(6, seed=9)
     b, caps_b, _ = D.sample(6, seed=9)

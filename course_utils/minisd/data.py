@@ -128,14 +128,17 @@ def random_spec(rng: np.random.Generator, held_out: bool | None = False, **fixed
     raise ValueError(f"no {'held-out' if held_out else 'training'} combination matches {fixed}")
 
 
-def caption(spec: CatSpec, rng: np.random.Generator, drop_p: float = 0.0) -> str:
+def caption(spec: CatSpec, rng: np.random.Generator, drop_p: float = 0.0, fur_drop_p: float = 0.0) -> str:
     """Write a caption for `spec` from templates with synonyms and varied word order.
 
     With probability `drop_p` each of pattern, background and style is left out, so the model
-    also learns what "a cat" alone means.
+    also learns what "a cat" alone means; with probability `fur_drop_p` the fur colour is too
+    (no random number is drawn for it when `fur_drop_p` is 0, so older recipes give the same captions).
     """
     pick = lambda words: str(rng.choice(words))  # noqa: E731
     fur = pick(_FUR_WORDS[spec.fur])
+    if fur_drop_p > 0 and rng.random() < fur_drop_p:
+        fur = ""
     pat = pick(_PATTERN_WORDS[spec.pattern]) if rng.random() >= drop_p else ""
     cat = pick(_CAT_WORDS)
     style = pick(_STYLE_WORDS[spec.style]) if rng.random() >= drop_p else ""

@@ -32,6 +32,7 @@ def _nearest(colour: np.ndarray, table: dict[str, np.ndarray]) -> str:
 
 
 def _bg_table() -> dict[str, list[np.ndarray]]:
+    """Each background's colours as drawn: plain, as manga paper (index `_PAPER`), and lit or shaded."""
     out = {}
     for name, rgb in D.BACKGROUNDS.items():
         out[name] = [np.array(rgb, float), np.array(D._shade(rgb, 1.62), float),  # manga paper tint
@@ -40,6 +41,13 @@ def _bg_table() -> dict[str, list[np.ndarray]]:
 
 
 _BG = _bg_table()
+_PAPER = 1
+
+
+def _nearest_backdrop(med: np.ndarray) -> tuple[str, int]:
+    """The background name, and which of its drawn colours (plain, paper, lit, shaded) `med` is nearest."""
+    _, name, kind = min((float(np.sum((c - med) ** 2)), name, i) for name, cs in _BG.items() for i, c in enumerate(cs))
+    return name, kind
 
 
 def background_colour(a: np.ndarray) -> tuple[str, np.ndarray]:
@@ -48,8 +56,19 @@ def background_colour(a: np.ndarray) -> tuple[str, np.ndarray]:
     ring = np.concatenate([a[:3].reshape(-1, 3), a[: 3 * h // 4, :3].reshape(-1, 3),
                            a[: 3 * h // 4, -3:].reshape(-1, 3)])
     med = np.median(ring, axis=0)
-    name = min(_BG, key=lambda k: min(float(np.sum((c - med) ** 2)) for c in _BG[k]))
-    return name, med
+    return _nearest_backdrop(med)[0], med
+
+
+def is_paper(bg: np.ndarray) -> bool:
+    """True when a backdrop colour is nearer one of the six manga paper tints than any other drawn colour.
+
+    The earlier rule asked for a backdrop brighter than 188 (mean of R, G, B) and a spread between
+    channels under 85. On the generator's pictures the spread alone separates paper (28-77) from the
+    other backdrops (92-204), but the U-Net draws some papers a few levels darker than the generator
+    does (187 instead of at least 194) and that rule read those manga pictures as cartoons. Asking which
+    drawn colour is nearest needs no cut-off of its own, and reads the generator's pictures the same.
+    """
+    return _nearest_backdrop(np.asarray(bg, float))[1] == _PAPER
 
 
 def blockiness(a: np.ndarray, block: int = 64 // D.PIXEL_GRID) -> float:
@@ -99,15 +118,27 @@ def _vote_fur(cat: np.ndarray) -> str:
     return max(per_name, key=per_name.get)
 
 
-def floor_step(a: np.ndarray) -> float:
-    """How much darker the backdrop is just below the 3/4 line than just above it (0-255 units)."""
-    h = a.shape[0]
-    sides = np.concatenate([a[:, :3], a[:, -3:]], axis=1).mean(-1)  # (h, 6) grey levels
-    q = h * 3 // 4
-    higher, above, below = (np.median(sides[q - 8: q - 4]), np.median(sides[q - 4: q]), np.median(sides[q: q + 4]))
-    if abs(higher - above) > 4:  # the backdrop above the line must be flat: a step, not a gradient
+def floor_step(a: np.ndarray, min_columns: int = 8) -> float:
+    """How much darker the backdrop is just below the 3/4 line than just above it (0-255 units).
+
+    Measured in every column whose pixels just above the line are backdrop and flat (a step, not a
+    gradient), and the median taken over those columns: a sprite game's floor spans the whole width,
+    while a tail or a paw that crosses the line covers only a few columns. The earlier rule took the
+    3 outermost columns on each side together, so a tail there read as a floor (a cartoon became
+    pixel art) and a cat standing over one side hid a real floor. On 900 generator pictures (600 of
+    seen combinations, 300 held-out), before and after the VAE, this rule reads style as well or better
+    in every set (99.0 against 98.7 % seen after the VAE; 98.0 against 97.3 % held-out). 0 when fewer than
+    `min_columns` columns qualify.
+    """
+    g = a.mean(-1)
+    q = a.shape[0] * 3 // 4
+    _, bg = background_colour(a)
+    higher, above, below = (np.median(g[q - 8: q - 4], 0), np.median(g[q - 4: q], 0), np.median(g[q: q + 4], 0))
+    backdrop = np.sqrt(((a[q - 4: q] - bg) ** 2).sum(-1)).max(0) < 40
+    ok = backdrop & (np.abs(higher - above) <= 4)
+    if ok.sum() < min_columns:
         return 0.0
-    return float(above - below)
+    return float(np.median((above - below)[ok]))
 
 
 # In manga style the fur's tone is the screentone's share of ink, which the VAE and the U-Net draw with
@@ -165,8 +196,8 @@ def classify_pixels(img) -> dict[str, str]:
     #    three quarters down, as in a side-scrolling game
     if blockiness(a) < 0.45 or floor_step(a) > 14:
         style = "pixel"
-    # 2. manga: pale tinted paper, and a cat of neutral ink (black, white and grey dots only)
-    elif bg.mean() > 188 and np.ptp(bg) < 85 and np.mean(_centre(_neutral_ink(a, bg))) > 0.12:
+    # 2. manga: a backdrop of pale tinted paper, and a cat of neutral ink (black, white and grey dots only)
+    elif is_paper(bg) and np.mean(_centre(_neutral_ink(a, bg))) > 0.12:
         style = "manga"
     else:
         # 3. a photo has a lit backdrop, brighter at the top than half-way down; a cartoon is flat

@@ -423,7 +423,7 @@ def stage_unet(cfg: MiniSDConfig, init_from: Path | None = None) -> Path:
     for step in bar:
         idx = rng.integers(0, len(images), cfg.unet_batch)
         caps = ["" if rng.random() < cfg.caption_drop else
-                D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop) for i in idx]
+                D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop, fur_drop_p=cfg.caption_fur_drop) for i in idx]
         with torch.no_grad(), _autocast(cfg, dev):
             cond = text_encoder(_tokenize(tok, caps).to(dev)).last_hidden_state.float()
         m, s = lat[idx, 0], lat[idx, 1]
@@ -509,6 +509,9 @@ def main(argv=None) -> None:
     p.add_argument("--vae-batch", type=int, help="override the VAE's batch size")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
+    p.add_argument("--fur-drop", type=float,
+                   help="chance to leave the fur colour out of a U-Net caption (default 0, as shipped; see "
+                        "MiniSDConfig.caption_fur_drop)")
     p.add_argument("--pool-heads", type=int,
                    help="a pooling of the prompt added to the U-Net's timestep embedding, with this many heads "
                         "(default 4, as shipped; 0: off, as in Stable Diffusion 1.x; see MiniSDConfig.unet_pool_heads)")
@@ -535,6 +538,10 @@ def main(argv=None) -> None:
         torch.set_num_threads(a.threads)
     if a.snr_gamma is not None:
         cfg.unet_snr_gamma = a.snr_gamma
+    if a.fur_drop is not None:
+        if not 0 <= a.fur_drop < 1:
+            p.error(f"--fur-drop must be at least 0 and below 1, not {a.fur_drop}")
+        cfg.caption_fur_drop = a.fur_drop
     if a.pool_heads is not None:
         cfg.unet_pool_heads = a.pool_heads
     if a.time_scale_shift:

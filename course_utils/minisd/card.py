@@ -185,9 +185,9 @@ MIT, like the course. The training data is drawn by the course's own code.
   The table shows a trade-off. Min-SNR weighting, the last weights and 6,000 steps followed seen
   prompts at guidance 7.5 as well as the shipped U-Net or better, and at guidance 1.0 clearly better
   (85 to 92 % against 81 by the pixel rules): the better the U-Net follows a prompt on its own, the
-  less guidance has to add. Even the shipped U-Net follows seen
-  prompts well without guidance: by the pixel rules guidance adds 11.5 points (92.7 against 81.2 %),
-  short of the 15 the course asks for, and by the tiny CLIP 15.6. Leaving the fur colour out of some
+  less guidance has to add. Even the shipped U-Net follows seen prompts well without guidance: by
+  the pixel rules guidance adds 11.5 points (92.7 against 81.2 %), short of the 15 the course asks
+  for, and by the tiny CLIP 15.6. Leaving the fur colour out of some
   captions goes the other way, as real captions do, which are never complete: the U-Net learns to
   draw a cat whose fur the caption does not name, so without guidance it follows the fur word less,
   and guidance adds 27 points on seen prompts; but it also composed held-out combinations worse (the

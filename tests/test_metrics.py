@@ -116,7 +116,18 @@ def test_bounds_are_checked_on_exact_figures_not_rounded_ones():
         return r
 
     rows = check_bounds(result(100 * 86 / 96, 70.0))  # 89.6 % prints as "90 %" when rounded
-    assert rows[0][1] == "89.6 % (86 of 96)" and rows[0][3] is False
+    assert rows[0][1] == "89.6 % (86 of 96; 95 % interval 82-94)" and rows[0][3] is False
     assert [r[3] for r in rows[1:]] == [True, True, True, True]
     rows = check_bounds(result(100 * 87 / 96, 77.0))  # seen met, but guidance 1.0 only 13.6 points lower
     assert rows[0][3] is True and rows[2][1] == "13.6 points" and rows[2][3] is False
+
+
+def test_wilson_interval_matches_hand_computed_values_and_stays_inside_0_1():
+    from course_utils.minisd.evaluate import wilson_interval
+
+    lo, hi = wilson_interval(40, 48)  # 83.3 %: by hand, centre 0.8086, half-width 0.1044
+    assert abs(lo - 0.7042) < 1e-3 and abs(hi - 0.9131) < 1e-3
+    assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == 1.0
+    assert wilson_interval(10, 10)[0] > 0.6  # all right on 10 pictures is not proof of 100 %
+    narrow, wide = wilson_interval(80, 96), wilson_interval(40, 48)  # same rate, twice the pictures
+    assert narrow[1] - narrow[0] < wide[1] - wide[0]

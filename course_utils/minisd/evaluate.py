@@ -58,7 +58,7 @@ def _truth(spec: D.CatSpec) -> dict:
     return t
 
 
-def evaluate(n_seen: int = 96, n_held: int = 48, quick: bool = False) -> dict:
+def evaluate(n_seen: int = 192, n_held: int = 96, quick: bool = False) -> dict:
     from course_utils.models import load_pipeline
 
     if quick:
@@ -169,6 +169,22 @@ def format_table(res: dict) -> str:
     return "\n".join(lines)
 
 
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a rate of k successes in n tries (95 % for z = 1.96).
+
+    A rate measured on n pictures carries chance: 40 of 48 right is 83 %, but a model whose true rate
+    is 71 % or 91 % would often score that too. The interval says how far the figure could move on
+    a fresh set of prompts and seeds; unlike p +- z*sqrt(p(1-p)/n) it stays inside [0, 1] and does not
+    shrink to nothing at 0 or n of n.
+    """
+    if n <= 0:
+        raise ValueError(f"n must be positive, not {n}")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 # What a model must reach at the default settings (20 steps, guidance 7.5), by both judges
 BOUNDS = {"seen": 90.0, "held_out": 80.0, "guidance_gap": 15.0}
 
@@ -179,7 +195,11 @@ def check_bounds(res: dict) -> list[tuple[str, str, str, bool]]:
     n = {"seen": res["settings"]["n_seen"], "held_out": res["settings"]["n_held_out"]}
     for name, what in (("seen", "seen"), ("held_out", "held-out")):
         a = [res[f"adherence_{name}_g7.5"][j]["all"] for j in ("pixels", "clip")]
-        fig = [f"{v:.1f} % ({round(v * n[name] / 100)} of {n[name]})" for v in a]
+        fig = []
+        for v in a:
+            k = round(v * n[name] / 100)
+            lo, hi = wilson_interval(k, n[name])
+            fig.append(f"{v:.1f} % ({k} of {n[name]}; 95 % interval {100 * lo:.0f}-{100 * hi:.0f})")
         out.append((f"adherence, {what} combinations, guidance 7.5: at least {BOUNDS[name]:.0f} %", *fig,
                     min(a) >= BOUNDS[name]))
     for name, what in (("seen", "seen"), ("held_out", "held-out")):

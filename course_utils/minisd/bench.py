@@ -151,6 +151,9 @@ def main(argv=None) -> None:
 
     if a.save:
         (MODEL_DIR / "bench.md").write_text(text + "\n")
+        from .card import write_card
+
+        write_card()  # the model card quotes bench.md: keep it in step
 
 
 if __name__ == "__main__":

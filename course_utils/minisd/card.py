@@ -168,16 +168,17 @@ MIT, like the course. The training data is drawn by the course's own code.
   | shipped, fur colour left out of 5 % of captions | 93 / 98 % | 79 / 79 % | 74 / 74 % |
   | shipped, fur colour left out of 4 % of captions | 91 / 98 % | 83 / 77 % | 78 / 75 % |
 
-  Two of these U-Nets keep every adherence figure at 7.5 above its bound by both judges: the shipped
-  one, and the one trained for 6,000 steps, to which guidance adds almost nothing (2 points). Min-SNR
-  weighting (`--snr-gamma 5`) fits the seen combinations best, but the tiny CLIP reads only 73 % of
-  held-out pictures right, and guidance 1.0 is only 4 points below 7.5 (10 by the tiny CLIP): guidance
-  would have little left to show in chapter 7. Twice as many empty captions lowered every adherence
-  figure: in the same 5,000 steps the U-Net saw fewer captioned pictures. The moving average of the
-  weights is what composes held-out combinations and leaves guidance work to do: with the last
-  weights, guidance 1.0 is only 7 points below 7.5 on seen prompts (tiny CLIP). Its decay warms up as
-  (1 + step) / (10 + step) and reaches 0.998 at the last step; the cap of {cfg.ema_decay:g} binds only
-  after step 8,991, so a cap of 0.9995 trained byte-identical weights.
+  On these prompts, two of the U-Nets keep every adherence figure at 7.5 above its bound by both
+  judges: the shipped one, and the one trained for 6,000 steps, to which guidance adds almost
+  nothing (2 points). Min-SNR weighting (`--snr-gamma 5`) fits the seen combinations best, but the
+  tiny CLIP reads only 73 % of held-out pictures right, and guidance 1.0 is only 4 points below 7.5
+  (10 by the tiny CLIP): guidance would have little left to show in chapter 7. Twice as many empty
+  captions lowered every adherence figure: in the same 5,000 steps the U-Net saw fewer captioned
+  pictures. The moving average of the weights is what composes held-out combinations and leaves
+  guidance work to do: with the last weights, guidance 1.0 is only 7 points below 7.5 on seen
+  prompts (tiny CLIP). Its decay warms up as (1 + step) / (10 + step) and reaches 0.998 at the last
+  step; the cap of {cfg.ema_decay:g} binds only after step 8,991, so a cap of 0.9995 trained
+  byte-identical weights.
 
   One reading: at 16 x 16, with 16 groups on 32 channels, a group norm holds two channels per group and
   subtracts their common mean, so half of what is added before it is lost, and the rest is rescaled
@@ -204,13 +205,13 @@ MIT, like the course. The training data is drawn by the course's own code.
   The first of these two tables shows a trade-off. Min-SNR weighting, the last weights and 6,000
   steps followed seen prompts at guidance 7.5 as well as the shipped U-Net or better, and at
   guidance 1.0 clearly better (85 to 92 % against 81 by the pixel rules): the better the U-Net
-  follows a prompt on its own, the less guidance has to add. Even the shipped U-Net follows seen prompts well without
-  guidance: on the 192 prompts of `make eval-model`, guidance adds 11.5 points by the pixel rules
-  (91.7 against 80.2 %), short of the 15 the course asks for, and 15.1 by the tiny CLIP. Leaving the
-  fur colour out of some captions goes the other way, as real captions do, which are never
-  complete: the U-Net learns to draw a cat whose fur the caption does not name, so without guidance
-  it follows the fur word less, and guidance adds 22 to 27 points on seen prompts; at 12 % it also
-  composed held-out combinations worse (the tiny CLIP read 69 % of them right).
+  follows a prompt on its own, the less guidance has to add. Even the shipped U-Net follows seen
+  prompts well without guidance: on the 192 prompts of `make eval-model`, guidance adds 11.5 points
+  by the pixel rules (91.7 against 80.2 %), short of the 15 the course asks for, and 15.1 by the
+  tiny CLIP. Leaving the fur colour out of some captions goes the other way, as real captions do,
+  which are never complete: the U-Net learns to draw a cat whose fur the caption does not name, so
+  without guidance it follows the fur word less, and guidance adds 22 to 27 points on seen prompts;
+  at 12 % it also composed held-out combinations worse (the tiny CLIP read 69 % of them right).
 
   The pixel rules were corrected after they had measured the rows above once: they read manga paper
   drawn a few levels darker than the generator's (under 188 of 255) as a cartoon's backdrop, and a

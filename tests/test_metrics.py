@@ -131,3 +131,21 @@ def test_wilson_interval_matches_hand_computed_values_and_stays_inside_0_1():
     assert wilson_interval(10, 10)[0] > 0.6  # all right on 10 pictures is not proof of 100 %
     narrow, wide = wilson_interval(80, 96), wilson_interval(40, 48)  # same rate, twice the pictures
     assert narrow[1] - narrow[0] < wide[1] - wide[0]
+
+
+def test_train_command_line_sets_the_folders_and_the_recipe_and_refuses_a_bad_fur_drop(tmp_path, capsys):
+    import pytest
+
+    from course_utils.minisd import train as T
+    from course_utils.minisd.config import MiniSDConfig
+
+    cfg, a = T.parse_args([])
+    assert cfg == MiniSDConfig() and a.stage is None  # no options: the shipped recipe, every stage
+    cfg, a = T.parse_args(["--work-dir", str(tmp_path / "w"), "--out-dir", str(tmp_path / "m"),
+                           "--fur-drop", "0.04", "--unet-steps", "300", "--stage", "unet", "--stage", "export"])
+    assert (cfg.work_dir, cfg.out_dir) == (tmp_path / "w", tmp_path / "m")
+    assert (cfg.caption_fur_drop, cfg.unet_steps, a.stage) == (0.04, 300, ["unet", "export"])
+    assert not (tmp_path / "w").exists(), "parsing the command line must not create anything"
+    with pytest.raises(SystemExit):
+        T.parse_args(["--fur-drop", "1.5"])
+    assert "--fur-drop must be at least 0 and below 1" in capsys.readouterr().err

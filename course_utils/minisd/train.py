@@ -7,7 +7,7 @@ Stages: ``data`` (draw and cache the pictures), ``tokenizer`` (a BPE trained on 
 ``clip`` (text encoder + image tower, contrastive), ``judge`` (the image tower tuned further on every
 combination, for scoring only), ``vae`` (autoencoder), ``unet`` (the denoiser,
 with caption dropout for classifier-free guidance) and ``export`` (diffusers' folder format,
-safetensors only). Every long stage writes checkpoints into ``build/minisd`` and a loss log
+safetensors only). Every long stage writes checkpoints into ``build/minisd`` (``--work-dir``) and a loss log
 (``*_loss.csv``), and resumes from its last checkpoint when started again.
 """
 
@@ -501,9 +501,16 @@ def _write_timing(cfg: MiniSDConfig, stage: str, seconds: float) -> None:
     path.write_text(json.dumps(t, indent=1))
 
 
-def main(argv=None) -> None:
+def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
+    """The command line as a config (defaults: `MiniSDConfig`) and the remaining choices (stages, ...)."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stage", choices=STAGES, action="append", help="run only these stages")
+    p.add_argument("--work-dir", type=Path,
+                   help="data cache, checkpoints and loss logs (default build/minisd); a variant trained in its own "
+                        "folder leaves the main run alone. Stages found there already are not trained again, so "
+                        "copies of tokenizer/, clip/, vae/ and data.npz let a U-Net variant reuse them")
+    p.add_argument("--out-dir", type=Path,
+                   help="where the export stage writes the model (default assets/models/minisd-cats, the shipped one)")
     p.add_argument("--unet-steps", type=int, help="override the number of U-Net steps")
     p.add_argument("--vae-steps", type=int, help="override the number of VAE steps")
     p.add_argument("--vae-batch", type=int, help="override the VAE's batch size")
@@ -523,19 +530,21 @@ def main(argv=None) -> None:
                         "model was trained; --no-bf16 trains in float32)")
     p.add_argument("--init-unet", type=Path,
                    help="start the U-Net from these weights (a diffusers unet folder, e.g. the shipped model's) "
-                        "to train it further; use a fresh --work-dir or delete build/minisd/unet*")
+                        "to train it further; use a fresh --work-dir or delete unet* in it")
     p.add_argument("--from-snapshot", action="store_true",
                    help="export the U-Net's latest checkpoint snapshot (needs MINISD_SNAPSHOT=1 while training)")
     a = p.parse_args(argv)
     cfg = MiniSDConfig()
+    if a.work_dir:
+        cfg.work_dir = a.work_dir
+    if a.out_dir:
+        cfg.out_dir = a.out_dir
     if a.unet_steps:
         cfg.unet_steps = a.unet_steps
     if a.vae_steps:
         cfg.vae_steps = a.vae_steps
     if a.vae_batch:
         cfg.vae_batch = a.vae_batch
-    if a.threads:
-        torch.set_num_threads(a.threads)
     if a.snr_gamma is not None:
         cfg.unet_snr_gamma = a.snr_gamma
     if a.fur_drop is not None:
@@ -548,6 +557,13 @@ def main(argv=None) -> None:
         cfg.unet_time_scale_shift = a.time_scale_shift
     if a.bf16 is not None:
         cfg.bf16 = a.bf16
+    return cfg, a
+
+
+def main(argv=None) -> None:
+    cfg, a = parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
     fns = {"data": stage_data, "tokenizer": stage_tokenizer, "clip": stage_clip, "judge": stage_judge, "vae": stage_vae,
            "unet": stage_unet, "export": stage_export}

@@ -69,7 +69,7 @@ class MiniSDConfig:
     unet_channels: tuple[int, ...] = (32, 64)
     # Cross-attention at 16x16 too (CrossAttn blocks at both levels) costs 35 % more per picture: 0.26 s against
     # 0.19-0.20 s for 20 steps with guidance on a 2-core Xeon with AMX (medians of 7, untrained weights); on a
-    # 2-core CPU where the shipped U-Net takes 0.3 s would be about 0.4 s.
+    # 2-core CPU where the shipped U-Net takes 0.3 s, it would take about 0.4 s.
     unet_down: tuple[str, ...] = ("DownBlock2D", "CrossAttnDownBlock2D")
     unet_up: tuple[str, ...] = ("CrossAttnUpBlock2D", "UpBlock2D")
     unet_heads: tuple[int, ...] = (1, 2)  # attention heads per level: 64 channels / 2 heads = 32 per head

@@ -88,6 +88,31 @@ def get_dtype(device: str | torch.device | None = None, dtype: str | torch.dtype
     return torch.float32
 
 
+_CPU_FEATURES = {"avx512f": "AVX-512", "avx512_bf16": "AVX-512 BF16", "amx_bf16": "AMX"}
+
+
+def cpu_description(cpuinfo: str | None = None) -> str:
+    """The processor's name and the vector features that change its speed, e.g. "Intel(R) Xeon(R)
+    Processor (x86_64; AVX-512, AVX-512 BF16, AMX)". Two CPUs that Python calls by the same name
+    (``platform.processor()`` is often empty on Linux) can differ by a third in speed, and bfloat16
+    training by more (AMX); `cpuinfo` is /proc/cpuinfo's text, read on Linux when not given."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo = f.read()
+        except OSError:
+            cpuinfo = ""
+    fields = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    name = fields.get("model name") or platform.processor() or "unknown CPU"
+    flags = set(fields.get("flags", "").split())
+    found = [label for flag, label in _CPU_FEATURES.items() if flag in flags]
+    return f"{name} ({platform.machine()}{'; ' + ', '.join(found) if found else ''})"
+
+
+
 def describe(device: str | torch.device | None = None) -> str:
     """One line about the hardware, for a notebook to print (e.g. ``CPU: 2 cores, float32``)."""
     dev = get_device(device)
@@ -97,8 +122,7 @@ def describe(device: str | torch.device | None = None) -> str:
         return f"CUDA GPU {p.name} ({p.total_memory / 2**30:.0f} GiB), {dtype}"
     if dev.type == "mps":
         return f"Apple GPU (MPS) on {platform.machine()}, {dtype}"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU ({cpu}): {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, {dtype}"
+    return f"CPU {cpu_description()}: {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, {dtype}"
 
 
 SMALL_MODEL_PARAMS = 50_000_000  # below this, one CPU thread is faster than several (see below)

@@ -39,6 +39,19 @@ def test_describe_is_one_line():
     assert "\n" not in line and "float32" in line and "cores" in line
 
 
+def test_cpu_description_names_the_cpu_and_the_features_that_change_its_speed():
+    import platform
+
+    from course_utils.device import cpu_description
+
+    two_cpus = ("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx2 avx512f avx512_bf16 "
+                "amx_tile amx_bf16\n\nprocessor\t: 1\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu\n")
+    assert cpu_description(two_cpus) == f"Intel(R) Xeon(R) Processor ({platform.machine()}; AVX-512, AVX-512 BF16, AMX)"
+    amd = "model name\t: AMD EPYC 7B13\nflags\t\t: fpu avx2\n"
+    assert cpu_description(amd) == f"AMD EPYC 7B13 ({platform.machine()})"
+    assert cpu_description("").endswith(f"({platform.machine()})")  # no /proc/cpuinfo: still a line, no crash
+
+
 def test_cpu_threads_one_for_a_small_model_all_for_a_big_one(monkeypatch):
     from course_utils.device import cpu_threads
 

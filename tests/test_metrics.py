@@ -150,15 +150,3 @@ def test_train_command_line_sets_the_folders_and_the_recipe_and_refuses_a_bad_fu
         T.parse_args(["--fur-drop", "1.5"])
     assert "--fur-drop must be at least 0 and below 1" in capsys.readouterr().err
 
-
-def test_bench_names_the_cpu_and_the_features_that_change_its_figures():
-    import platform
-
-    from course_utils.minisd.bench import cpu_description
-
-    two_cpus = ("processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu avx2 avx512f avx512_bf16 "
-                "amx_tile amx_bf16\n\nprocessor\t: 1\nmodel name\t: Intel(R) Xeon(R) Processor\nflags\t\t: fpu\n")
-    assert cpu_description(two_cpus) == f"Intel(R) Xeon(R) Processor ({platform.machine()}; AVX-512, AVX-512 BF16, AMX)"
-    amd = "model name\t: AMD EPYC 7B13\nflags\t\t: fpu avx2\n"
-    assert cpu_description(amd) == f"AMD EPYC 7B13 ({platform.machine()})"
-    assert cpu_description("").endswith(f"({platform.machine()})")  # no /proc/cpuinfo: still a line, no crash

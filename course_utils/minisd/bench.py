@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -109,30 +108,6 @@ def speed_probe(runs: int = 5) -> float:
     return statistics.median(ts)
 
 
-_CPU_FEATURES = {"avx512f": "AVX-512", "avx512_bf16": "AVX-512 BF16", "amx_bf16": "AMX"}
-
-
-def cpu_description(cpuinfo: str | None = None) -> str:
-    """The processor's name and the vector features that change these figures, e.g. "Intel(R) Xeon(R)
-    Processor (x86_64; AVX-512, AVX-512 BF16, AMX)". Two CPUs that Python calls by the same name can
-    differ by a third in speed, and bfloat16 training by more (AMX); `cpuinfo` is /proc/cpuinfo's text,
-    read on Linux when not given."""
-    if cpuinfo is None:
-        try:
-            with open("/proc/cpuinfo") as f:
-                cpuinfo = f.read()
-        except OSError:
-            cpuinfo = ""
-    fields = {}
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        fields.setdefault(key.strip(), value.strip())
-    name = fields.get("model name") or platform.processor() or "unknown CPU"
-    flags = set(fields.get("flags", "").split())
-    found = [label for flag, label in _CPU_FEATURES.items() if flag in flags]
-    return f"{name} ({platform.machine()}{'; ' + ', '.join(found) if found else ''})"
-
-
 BOUNDS = {  # what the course promises on a 2-core CPU (seconds)
     "one_picture_20_steps": 0.3, "batch_of_8": 1.5, "load": 3.0, "total": 5.0,
     "slider_new_setting": 0.5, "slider_setting_seen_before": 0.05,
@@ -152,6 +127,8 @@ def main(argv=None) -> None:
     import torch
 
     probe = speed_probe()
+    from course_utils.device import cpu_description
+
     lines = [f"Machine: {cpu_description()}, {os.cpu_count()} cores, torch "
              f"{torch.__version__}, {torch.get_num_threads()} threads; 64 x 64 pictures, 20 DDIM steps, guidance 7.5.",
              ""]

@@ -186,7 +186,7 @@ MIT, like the course. The training data is drawn by the course's own code.
   guidance work to do: with the last weights, guidance 1.0 is only 7 points below 7.5 on seen
   prompts (tiny CLIP). Its decay warms up as (1 + step) / (10 + step) and reaches 0.998 at the last
   step; the cap of {cfg.ema_decay:g} binds only after step 8,991, so a cap of 0.9995 trained
-  byte-identical weights.
+  byte-identical weights (on the same machine, from the same data and latents).
 
   One reading: at 16 x 16, with 16 groups on 32 channels, a group norm holds two channels per group and
   subtracts their common mean, so half of what is added before it is lost, and the rest is rescaled

@@ -98,7 +98,7 @@ class MiniSDConfig:
     # combinations better and leaves guidance more to do; 6,000 steps fitted seen prompts no better (93 %) and
     # guidance 1.0 fell only 2 points below 7.5 (the model card's table). This is a cap: the decay warms up as
     # (1 + step) / (10 + step), which reaches 0.999 only at step 8,991, so in 5,000 steps the cap never binds
-    # (0.998 at the last step; a cap of 0.9995 trained byte-identical weights).
+    # (0.998 at the last step; a cap of 0.9995 trained byte-identical weights on the same machine).
     ema_decay: float = 0.999
     # Min-SNR loss weighting (Hang et al. 2023, gamma = 5 in the paper); 0 = the plain DDPM loss, which
     # trained the shipped model. Beware: a model that follows its prompt well without guidance makes

@@ -517,7 +517,7 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
     p.add_argument("--fur-drop", type=float,
-                   help="chance to leave the fur colour out of a U-Net caption (default 0, as shipped; see "
+                   help="chance to leave the fur colour out of a U-Net caption (default 0.04, as shipped; see "
                         "MiniSDConfig.caption_fur_drop)")
     p.add_argument("--pool-heads", type=int,
                    help="a pooling of the prompt added to the U-Net's timestep embedding, with this many heads "
@@ -525,6 +525,9 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--time-scale-shift", choices=("default", "scale_shift"),
                    help="how the U-Net's ResNet blocks take the timestep embedding (default scale_shift, as shipped; "
                         "'default' is Stable Diffusion 1.x's; see MiniSDConfig.unet_time_scale_shift)")
+    p.add_argument("--cross-attention-16", action=argparse.BooleanOptionalAction,
+                   help="cross-attention at the 16x16 level's down block as well as at 8x8 (default: on, as shipped; "
+                        "--no-cross-attention-16 gives it to the 8x8 level only; see MiniSDConfig.unet_down)")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction,
                    help="train in bfloat16 autocast where the hardware supports it (default: on, as the shipped "
                         "model was trained; --no-bf16 trains in float32)")
@@ -555,6 +558,8 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
         cfg.unet_pool_heads = a.pool_heads
     if a.time_scale_shift:
         cfg.unet_time_scale_shift = a.time_scale_shift
+    if a.cross_attention_16 is not None:
+        cfg.unet_down = ("CrossAttnDownBlock2D" if a.cross_attention_16 else "DownBlock2D", "CrossAttnDownBlock2D")
     if a.bf16 is not None:
         cfg.bf16 = a.bf16
     return cfg, a

@@ -122,6 +122,13 @@ resume, and loss logs in `build/minisd/*_loss.csv`. Measured training time:
 {t_rows}
 | **all** | **{total:.0f} min** | |
 
+The stages ran on two hosts with 2 cores each. The U-Net trained on a Xeon with AMX (matrix units that
+run bfloat16 products in hardware), the faster of the two: there the earlier layout, without cross-attention
+at 16 x 16, took 40 to 42 min, and on the other host 54 to 62. Scaled by that ratio, the shipped U-Net would
+take about 70 to 85 min on the slower host, and the whole run there about 125 to 140 min, over two hours (an
+estimate, not a measurement). On the faster host every stage is quicker, so the whole run stays under the
+109 min above.
+
 ## Metrics
 
 Measured by `make eval-model` at 20 DDIM steps and guidance 7.5 unless a row says otherwise.

@@ -126,8 +126,7 @@ The stages ran on two hosts with 2 cores each. The U-Net trained on a Xeon with 
 run bfloat16 products in hardware), the faster of the two: there the earlier layout, without cross-attention
 at 16 x 16, took 40 to 42 min, and on the other host 54 to 62. Scaled by that ratio, the shipped U-Net would
 take about 70 to 85 min on the slower host, and the whole run there about 125 to 140 min, over two hours (an
-estimate, not a measurement). On the faster host every stage is quicker, so the whole run stays under the
-109 min above.
+estimate, not a measurement). The other stages were not timed on the faster host.
 
 ## Metrics
 

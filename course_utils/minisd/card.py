@@ -122,11 +122,18 @@ resume, and loss logs in `build/minisd/*_loss.csv`. Measured training time:
 {t_rows}
 | **all** | **{total:.0f} min** | |
 
-The stages ran on two hosts with 2 cores each. The U-Net trained on a Xeon with AMX (matrix units that
-run bfloat16 products in hardware), the faster of the two: there the earlier layout, without cross-attention
-at 16 x 16, took 40 to 42 min, and on the other host 54 to 62. Scaled by that ratio, the shipped U-Net would
-take about 70 to 85 min on the slower host, and the whole run there about 125 to 140 min, over two hours (an
-estimate, not a measurement). The other stages were not timed on the faster host.
+The stages above ran on two hosts with 2 cores each: the U-Net on a Xeon with AMX (matrix units that run
+bfloat16 products in hardware), the others on an earlier, slower host. Every stage timed on the Xeon, 2
+threads (the U-Net is the shipped one; the other stages ran there again only to be timed, and their weights
+are not shipped; "latents" is the VAE encoding of the training pictures, part of the U-Net stage):
+
+| data | tokenizer | clip | judge | vae | latents | unet | **all** |
+|---|---|---|---|---|---|---|---|
+| 0.9 min | 0.0 min | 4.8 min | 1.2 min | 25.5 min | 0.8 min | 54.6 min | **88 min** |
+
+On the earlier host, the layout without cross-attention at 16 x 16 took 54 to 62 min to train, against 40
+to 42 on the Xeon. Scaled by that ratio, the shipped U-Net would take about 70 to 85 min there, and the
+whole run about 125 to 140 min, over two hours (an estimate, not a measurement).
 
 ## Metrics
 

@@ -112,7 +112,6 @@ def cpu_description(cpuinfo: str | None = None) -> str:
     return f"{name} ({platform.machine()}{'; ' + ', '.join(found) if found else ''})"
 
 
-
 def describe(device: str | torch.device | None = None) -> str:
     """One line about the hardware, for a notebook to print (e.g. ``CPU: 2 cores, float32``)."""
     dev = get_device(device)

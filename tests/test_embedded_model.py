@@ -134,6 +134,10 @@ def test_unet_conditioning_options_run_in_the_plain_pipeline_and_are_counted(pip
     shipped = pipe.unet.config
     assert shipped.addition_embed_type == "text" and shipped.addition_embed_type_num_heads == cfg.unet_pool_heads
     assert shipped.resnet_time_scale_shift == cfg.unet_time_scale_shift == "scale_shift"
+    # the model card describes the layout from the config, so the config must build the shipped layout
+    layout = ("down_block_types", "up_block_types", "block_out_channels", "attention_head_dim", "layers_per_block")
+    built = build_unet(cfg).config
+    assert {k: list(np.atleast_1d(built[k])) for k in layout} == {k: list(np.atleast_1d(shipped[k])) for k in layout}
     sd1 = build_unet(dataclasses.replace(cfg, unet_pool_heads=0, unet_time_scale_shift="default")).eval()
     assert sd1.config.addition_embed_type is None and sd1.config.resnet_time_scale_shift == "default"
     for unet in (build_unet(cfg).eval(), sd1):

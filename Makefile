@@ -21,11 +21,13 @@ install: $(STAMP)  ## create .venv and install the pinned requirements and cours
 lab: install  ## open JupyterLab on the notebooks
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/jupyter lab notebooks/
 
+# the tests write what the notebooks save into a fresh temporary folder (removed afterwards), never into outputs/
 test: install  ## unit tests and every notebook, top to bottom (nbval)
-	$(TEST_ENV) $(PY) -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env --durations=15 tests notebooks
+	out=$$(mktemp -d); $(TEST_ENV) COURSE_OUTPUT_DIR=$$out $(PY) -m pytest -n 2 --dist loadscope --nbval-lax \
+		--nbval-current-env --durations=15 tests notebooks; rc=$$?; rm -rf "$$out"; exit $$rc
 
 test-fast: install  ## unit tests only
-	$(TEST_ENV) $(PY) -m pytest -n 2 tests
+	out=$$(mktemp -d); $(TEST_ENV) COURSE_OUTPUT_DIR=$$out $(PY) -m pytest -n 2 tests; rc=$$?; rm -rf "$$out"; exit $$rc
 
 lint: install
 	$(VENV)/bin/ruff check course_utils tests assets

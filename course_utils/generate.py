@@ -25,6 +25,7 @@ from .device import cpu_threads
 from .errors import CourseInputError, CourseSetupError
 from .images import fit_square, image_grid, load_image
 from .models import as_image_to_image, load_pipeline
+from .saving import portable_text, save_image
 
 MAX_SEED = 2**63 - 1
 MAX_IMAGES = 16
@@ -50,15 +51,18 @@ class GenerationResult:
         g = image_grid(self.images, cols=cols)
         return g.resize((g.width * scale, g.height * scale), Image.Resampling.NEAREST) if scale > 1 else g
 
-    def save(self, path: str | Path) -> Path:
-        """Save the first picture as PNG, with the parameters written into its text metadata."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Save the first picture as PNG, with the parameters written into its text metadata.
+
+        Taught in: chapter 4. An earlier file of that name is kept unless ``overwrite=True``: the
+        picture then gets the next free name (``cat-2.png`` ...). Returns the path really written.
+        The metadata holds no absolute path of this computer (a local model shows as
+        ``assets/models/...``).
+        """
         meta = PngImagePlugin.PngInfo()
         for k, v in self.params.items():
-            meta.add_text(k, str(v))
-        self.image.save(path, pnginfo=meta)
-        return path
+            meta.add_text(k, portable_text(v))
+        return save_image(self.image, path, overwrite=overwrite, pnginfo=meta)
 
     def _repr_png_(self):  # shown by Jupyter as a picture
         g = self.grid()

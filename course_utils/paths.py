@@ -15,9 +15,15 @@ ASSETS = REPO_ROOT / "assets"
 def output_dir(sub: str = "") -> Path:
     """The folder for files the notebooks make (``outputs/`` at the course's root, ignored by git).
 
-    ``COURSE_OUTPUT_DIR`` moves it elsewhere. The folder is created if needed.
+    ``COURSE_OUTPUT_DIR`` moves it elsewhere. The folder is created if needed; a file standing where
+    the folder should be, or a folder the computer does not let the course write in, raises an error
+    that says what to do (`CourseInputError` or `CourseSetupError`). Files saved there by the course's
+    helpers never overwrite an earlier one unless asked (see `course_utils.saving`).
     """
-    base = Path(os.environ.get("COURSE_OUTPUT_DIR") or REPO_ROOT / "outputs").expanduser()
+    from .saving import ensure_folder
+
+    env = os.environ.get("COURSE_OUTPUT_DIR")
+    base = Path(env or REPO_ROOT / "outputs").expanduser()
     path = base / sub if sub else base
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    label = "COURSE_OUTPUT_DIR" if env else "output_dir"
+    return ensure_folder(path, label=label, what="output folder")

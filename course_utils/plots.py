@@ -34,6 +34,7 @@ from PIL import Image
 from .diffusion import q_sample
 from .errors import CourseInputError
 from .images import load_image, to_pil, to_tensor
+from .saving import save_file
 
 __all__ = [
     "DenoisingRun",
@@ -41,6 +42,7 @@ __all__ = [
     "enlarge",
     "forward_frames",
     "gif_html",
+    "GifBytes",
     "make_gif",
     "picture_grid",
     "record_denoising",
@@ -380,6 +382,12 @@ def show_row(pictures: Sequence, titles: Sequence[str] | None = None, suptitle: 
 # --------------------------------------------------------------------------------------------
 
 
+class GifBytes(bytes):
+    """The bytes of a GIF, with ``.path``: the file they were written to (``None`` when not written)."""
+
+    path: Path | None = None
+
+
 def make_gif(
     frames: Sequence,
     path: str | os.PathLike | None = None,
@@ -389,7 +397,9 @@ def make_gif(
     scale: int = 1,
     max_side: int = 256,
     colors: int = 128,
-) -> bytes:
+    *,
+    overwrite: bool = False,
+) -> GifBytes:
     """
     Frames to a looping animated GIF (bytes), written to `path` too when one is given.
 
@@ -408,12 +418,16 @@ def make_gif(
         max_side (`int`, defaults to 256): frames larger than this (after `scale`) are shrunk to fit,
             so that a 512×512 Stable Diffusion run does not make a file of many megabytes.
         colors (`int`, defaults to 128): colours per frame, from 2 to 256 (fewer make smaller files).
+        overwrite (`bool`, defaults to ``False``): replace a file at `path`. Without it an earlier file
+            is kept and the GIF gets the next free name (``anim-2.gif``, ``anim-3.gif`` ...).
 
     Returns:
-        `bytes`: the GIF file's contents.
+        `GifBytes`: the GIF file's contents (``bytes``), with ``.path`` the file really written
+        (``None`` without `path`).
 
     Raises:
-        `CourseInputError`: for no frames, frames of different sizes, or a setting out of range.
+        `CourseInputError`: for no frames, frames of different sizes, or a setting out of range; or
+            (with `CourseSetupError`) when the file cannot be written, saying why and what to do.
     """
     if isinstance(frames, (str, bytes)) or not isinstance(frames, Sequence) or len(frames) == 0:
         raise CourseInputError("frames must be a non-empty list of pictures.")
@@ -444,11 +458,9 @@ def make_gif(
     buf = io.BytesIO()
     paletted[0].save(buf, format="GIF", save_all=True, append_images=paletted[1:], duration=durations,
                      loop=0, optimize=False, disposal=1)
-    data = buf.getvalue()
+    data = GifBytes(buf.getvalue())
     if path is not None:
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        data.path = save_file(path, lambda tmp: tmp.write_bytes(data), overwrite=overwrite, what="GIF")
     return data
 
 

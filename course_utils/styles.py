@@ -35,6 +35,7 @@ from skimage import color as skcolor
 
 from .errors import CourseInputError
 from .images import load_image
+from .saving import save_image
 
 __all__ = [
     "MAX_FILTER_PIXELS",
@@ -934,11 +935,10 @@ def _check_png_path(path: Any, what: str) -> Path:
             f"{what} writes PNG files (lossless, with transparency and a dpi tag), but the path "
             f"'{path}' ends in '{path.suffix}'. Use a name ending in .png."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def save_png_300dpi(img: Image.Image, path: str | os.PathLike) -> Path:
+def save_png_300dpi(img: Image.Image, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
     r"""Save a picture as PNG tagged 300 dots per inch, the resolution print shops expect.
 
     Taught in chapter 8 (MAU in manga style), to print MAU's manga page.
@@ -949,15 +949,20 @@ def save_png_300dpi(img: Image.Image, path: str | os.PathLike) -> Path:
     Args:
         img (`PIL.Image.Image`): the picture (any mode PNG holds: ``L``, ``RGB``, ``RGBA``...).
         path (`str` or `os.PathLike`): where to write; must end in ``.png``. Missing folders are made.
+        overwrite (`bool`, defaults to ``False``): replace a file of that name. Without it an earlier
+            file is kept and the page gets the next free name (``page-2.png``, ``page-3.png`` ...).
 
     Returns:
-        `pathlib.Path`: the path written.
+        `pathlib.Path`: the path really written (print it: it may carry a number).
+
+    Raises:
+        `CourseInputError` or `CourseSetupError`: the file could not be written; the message says why
+            and what to do, and an earlier file of that name is untouched.
     """
     if not isinstance(img, Image.Image):
         raise CourseInputError(f"save_png_300dpi saves a PIL image, got a {type(img).__name__}.")
     path = _check_png_path(path, "save_png_300dpi")
-    img.save(path, format="PNG", dpi=(300, 300))
-    return path
+    return save_image(img, path, overwrite=overwrite, what="page", format="PNG", dpi=(300, 300))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1555,7 +1560,7 @@ def upscale_for_print(
     return canvas
 
 
-def save_print_png(img: Image.Image, path: str | os.PathLike, dpi: int = 300) -> Path:
+def save_print_png(img: Image.Image, path: str | os.PathLike, dpi: int = 300, *, overwrite: bool = False) -> Path:
     r"""Save a print file: PNG with its transparency and a dpi tag.
 
     Taught in chapter 9 (MAU as a Sega-16-bit-inspired t-shirt design).
@@ -1564,9 +1569,16 @@ def save_print_png(img: Image.Image, path: str | os.PathLike, dpi: int = 300) ->
         img (`PIL.Image.Image`): the print picture, normally from `upscale_for_print`.
         path (`str` or `os.PathLike`): where to write; must end in ``.png``. Missing folders are made.
         dpi (`int`, defaults to 300): the resolution tag, 72 to 1200.
+        overwrite (`bool`, defaults to ``False``): replace a file of that name. Without it an earlier
+            file is kept and the new one gets the next free name (``print-2.png`` ...).
 
     Returns:
-        `pathlib.Path`: the path written. Check it with `check_print_file(path)`.
+        `pathlib.Path`: the path really written (it may carry a number). Check it with
+        `check_print_file(path)`.
+
+    Raises:
+        `CourseInputError` or `CourseSetupError`: the file could not be written; the message says why
+            and what to do, and an earlier file of that name is untouched.
     """
     if not isinstance(img, Image.Image):
         raise CourseInputError(f"save_print_png saves a PIL image, got a {type(img).__name__}.")
@@ -1574,8 +1586,8 @@ def save_print_png(img: Image.Image, path: str | os.PathLike, dpi: int = 300) ->
     path = _check_png_path(path, "save_print_png")
     pic = img if img.mode == "RGBA" else img.convert("RGBA")
     # compress_level 3: the big flat areas still pack small, and a 4500×5400 file writes in about a second.
-    pic.save(path, format="PNG", dpi=(dpi, dpi), compress_level=3)
-    return path
+    return save_image(pic, path, overwrite=overwrite, what="print file", format="PNG", dpi=(dpi, dpi),
+                      compress_level=3)
 
 
 def check_print_file(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import io
+import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from .errors import CourseInputError, CourseSetupError
 from .generate import image_to_image, text_to_image
 from .images import image_grid, load_image, mau
 from .models import as_image_to_image, load_pipeline
+from .saving import explain_failure, save_image
 
 
 def png_bytes(img: Image.Image, scale: int = 1) -> bytes:
@@ -122,30 +124,70 @@ class ImageExplorer:
         display(self.box)
 
 
+def _warning(text: str) -> str:
+    return f"<span style='color:#c0392b'>⚠️ {html.escape(text)}</span>"
+
+
 def save_button(get_image: Callable[[], Image.Image | None], path: str | Path | Callable[[], Path],
                 description: str = "Save", dpi: int | None = None,
-                saver: Callable[[Image.Image, Path], Path] | None = None) -> W.VBox:
-    """A button that saves the current picture and says where it went (or why it could not)."""
+                saver: Callable[[Image.Image, Path], Path] | None = None, *, overwrite: bool = False) -> W.VBox:
+    """A button that saves the current picture and says where it went (or why it could not).
+
+    Taught in: chapter 3 and 5 (save a picture you like), chapter 8 (the manga page) and chapter 9
+    (the print file).
+
+    `path` is a file name or a function that returns one. The picture goes through
+    `course_utils.saving.save_file`: an earlier file of that name is kept unless ``overwrite=True``,
+    and the new one gets the next free name (``x-2.png`` ...). `saver`, when given, is called as
+    ``saver(picture, path)`` and returns the path it wrote (the course's `styles.save_png_300dpi` and
+    `styles.save_print_png` do).
+
+    Under the button, a message shows the path really written, or, when saving fails, what went wrong
+    and what to do (an earlier "Saved" message is cleared first). ``box.click()`` presses the button
+    from code and returns the path written (``None`` when nothing was saved); ``box.last_path`` keeps it.
+    """
     button = W.Button(description=description, icon="download", button_style="success")
     status = W.HTML()
 
-    def on_click(_b=None):
-        img = get_image()
-        if img is None:
-            status.value = "Nothing to save yet: fix the settings above first."
-            return
-        target = Path(path() if callable(path) else path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if saver is not None:
-            saver(img, target)
-        else:
-            img.save(target, dpi=(dpi, dpi)) if dpi else img.save(target)
-        status.value = f"Saved <code>{html.escape(str(target))}</code> ({img.width} x {img.height} px)."
+    def on_click(_b=None) -> Path | None:
+        status.value = ""
+        box.last_path = None
+        target = None
+        try:
+            img = get_image()
+            if img is None:
+                status.value = "Nothing to save yet: fix the settings above first."
+                return None
+            target = path() if callable(path) else path
+            if saver is not None:
+                written = saver(img, target)
+                written = Path(written).expanduser() if isinstance(written, (str, os.PathLike)) else None
+                written = written or Path(os.fspath(target)).expanduser()
+            else:
+                extra = {"dpi": (dpi, dpi)} if dpi else {}
+                written = save_image(img, target, overwrite=overwrite, **extra)
+        except (CourseInputError, CourseSetupError) as err:
+            status.value = _warning(str(err))
+            return None
+        except (OSError, ValueError, KeyError) as err:  # a saver of one's own that wrote the file directly
+            status.value = _warning(str(explain_failure(err, target)) if target is not None else
+                                    f"The picture could not be made: {type(err).__name__}: {err}")
+            return None
+        except Exception as err:
+            status.value = _warning(f"The picture could not be saved: {type(err).__name__}: {err}")
+            return None
+        box.last_path = written
+        asked = Path(os.fspath(target)).expanduser() if isinstance(target, (str, os.PathLike)) else written
+        note = (f" A file named <code>{html.escape(asked.name)}</code> was already there and is kept: "
+                "this one got a new name.") if written.name != asked.name else ""
+        status.value = (f"Saved <code>{html.escape(str(written))}</code> ({img.width} x {img.height} px).{note}")
+        return written
 
     button.on_click(on_click)
     box = W.VBox([button, status])
     box.click = on_click  # lets a test (or a cell) press the button without a browser
     box.status = status
+    box.last_path = None
     return box
 
 

@@ -5,10 +5,19 @@ Nothing here touches the network: the tests run with HF_HUB_OFFLINE=1.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before huggingface_hub is imported anywhere
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# What the tests (and notebooks collected in the same run) save goes to a temporary folder, not outputs/.
+# `make test` sets it for the whole run; a plain `pytest tests` gets its own folder, removed at the end.
+if not os.environ.get("COURSE_OUTPUT_DIR"):
+    _outputs = tempfile.mkdtemp(prefix="course-test-outputs-")
+    os.environ["COURSE_OUTPUT_DIR"] = _outputs
+    atexit.register(shutil.rmtree, _outputs, ignore_errors=True)
 
 import pytest  # noqa: E402
 import torch  # noqa: E402

@@ -1972,10 +1972,10 @@ def on_checkerboard(img: Any, scale: int = 1, cell: int = 8) -> Image.Image:
 #: a ``method`` of `remove_background`: ``"ellipse"`` suits close-up photos such as MAU's,
 #: ``"flood"`` a subject on a plain background) with its ``tolerance``, and the ``shirt_colour``.
 PRESETS: dict[str, dict[str, Any]] = {
-    "arcade": {  # bold, saturated, contrasty colours in flat areas, a black outline on a charcoal shirt
+    "arcade": {  # bold, saturated, contrasty colours in flat areas, a black outline on a natural white shirt
         "grid": 64, "n_colors": 14, "dither": False, "outline": (0, 0, 0), "outline_width": 1,
         "saturation": 1.4, "contrast": 1.3, "brightness": 1.05, "tint": (1.0, 1.0, 1.0),
-        "cutout": "ellipse", "tolerance": 12.0, "shirt_colour": (30, 30, 36),
+        "cutout": "ellipse", "tolerance": 12.0, "shirt_colour": (236, 232, 224),
     },
     "pastel": {  # soft, light colours with dithered shading, a purple outline on a lilac shirt
         "grid": 48, "n_colors": 14, "dither": True, "outline": (72, 36, 108), "outline_width": 1,
@@ -1988,6 +1988,22 @@ PRESETS: dict[str, dict[str, Any]] = {
         "cutout": "ellipse", "tolerance": 12.0, "shirt_colour": (22, 28, 52),
     },
 }
+
+
+#: The contrast rule: an outline at least this far (CIELAB ΔE, CIE76) from the shirt's colour stands out;
+#: about 2 is barely visible.
+MIN_OUTLINE_CONTRAST = 20.0
+
+
+def outline_contrast(outline: Any, shirt: Any) -> float:
+    """How far the sprite's outline (snapped to the 9-bit space) stands from the shirt: CIELAB ΔE (CIE76).
+
+    Taught in chapter 9. A black outline on a charcoal shirt reads about 12 and vanishes; at least
+    `MIN_OUTLINE_CONTRAST` (20) stands out. Every preset passes it against its own shirt colour.
+    """
+    line = np.asarray(snap_to_9bit(_check_colour(outline, "outline")), dtype=np.uint8)
+    cloth = np.asarray(_check_colour(shirt, "shirt"), dtype=np.uint8)
+    return float(np.linalg.norm(_rgb_to_lab(line[None]) - _rgb_to_lab(cloth[None])))
 
 
 def make_sprite(img: Any, preset: str = "arcade", remove_bg: bool = True, **overrides: Any) -> Image.Image:

@@ -100,8 +100,8 @@ def test_export_refuses_a_judge_tuned_from_another_clip(tmp_path):
 
     work = tmp_path / "work"
     work.mkdir()
-    for part in ("tokenizer", "vae", "unet"):
-        (work / part).symlink_to(MODEL_DIR / part)
+    for part, shipped in (("tokenizer", "tokenizer"), ("vae_photos", "vae"), ("unet", "unet")):
+        (work / part).symlink_to(MODEL_DIR / shipped)
     (work / "clip").symlink_to(MODEL_DIR / "clip")
     cfg = MiniSDConfig(work_dir=work, out_dir=tmp_path / "out")
     clip = CLIPModel.from_pretrained(MODEL_DIR / "clip")
@@ -161,3 +161,9 @@ def test_pixel_rules_read_grey_and_white_cats_after_the_vae(pipe):
         trips = _vae_round_trip(pipe, [D.render(s, seed=i) for i, s in enumerate(specs)])
         reads = [classify_pixels(t)["fur"] for t in trips]
         assert reads == [fur] * len(specs), (fur, reads)
+
+
+def test_shipped_configs_carry_no_path_of_the_machine_that_trained_them():
+    for config in MODEL_DIR.rglob("*.json"):
+        data = json.loads(config.read_text())
+        assert "_name_or_path" not in data or not Path(str(data["_name_or_path"])).is_absolute(), config

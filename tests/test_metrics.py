@@ -146,6 +146,8 @@ def test_train_command_line_sets_the_folders_and_the_recipe_and_refuses_a_bad_fu
     assert (cfg.work_dir, cfg.out_dir) == (tmp_path / "w", tmp_path / "m")
     assert (cfg.caption_fur_drop, cfg.unet_steps, a.stage) == (0.05, 300, ["unet", "export"])
     assert not (tmp_path / "w").exists(), "parsing the command line must not create anything"
+    cfg, a = T.parse_args(["--vae-photo-steps", "100", "--portrait-steps", "50", "--stage", "unet_portraits"])
+    assert (cfg.vae_photo_steps, cfg.portrait_steps, a.stage) == (100, 50, ["unet_portraits"])
     assert T.parse_args(["--cross-attention-16"])[0].unet_down == MiniSDConfig().unet_down == (
         "CrossAttnDownBlock2D", "CrossAttnDownBlock2D")
     assert T.parse_args(["--no-cross-attention-16"])[0].unet_down == ("DownBlock2D", "CrossAttnDownBlock2D")

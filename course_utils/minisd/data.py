@@ -45,7 +45,10 @@ EYE_COLOURS: dict[str, tuple[int, int, int]] = {
     "amber": (214, 134, 30),
 }
 STYLES = ("photo", "cartoon", "manga", "pixel")
-POSES = ("sitting", "lying")
+POSES = ("sitting", "lying")  # full-body poses, drawn at random
+# A close-up portrait: the cat's face fills the frame, with its chest below. Never drawn at random (the
+# full-body data set stays as it was); `make_portraits` draws them for the U-Net's second stage.
+PORTRAIT = "face"
 
 # In manga style the fur has no hue: it shows as a tone of ink (solid, screentone or blank paper).
 MANGA_TONE = {"black": "dark", "brown": "dark", "grey": "mid", "ginger": "mid", "white": "light",
@@ -85,8 +88,8 @@ class CatSpec:
     background: str
     eyes: str
     style: str
-    pose: str
-    size: float  # 0.75 .. 1.05, relative body size
+    pose: str  # one of POSES, or PORTRAIT for a close-up of the face
+    size: float  # 0.75 .. 1.05, relative body size (a close-up's head: 0.8 .. 1.8)
     cx: float  # horizontal centre, as a fraction of the width
     cy: float  # vertical centre
     facing: int  # +1 right, -1 left
@@ -145,21 +148,25 @@ def caption(spec: CatSpec, rng: np.random.Generator, drop_p: float = 0.0, fur_dr
     bg = f"{spec.background} {pick(_BG_WORDS)}" if rng.random() >= drop_p else ""
     noun = " ".join(w for w in (pat, fur, cat) if w)
     article = "an" if noun[0] in "aeiou" else "a"
+    subject = f"{article} {noun}"
+    if spec.pose == PORTRAIT:  # a close-up always says so: it is what the picture is of
+        subject = f"a close-up of {subject}" if rng.random() < 0.5 else f"{subject}'s face"
     templates = [
-        lambda: f"{article} {noun}" + (f" in {style} style" if style else "") + (f" on a {bg}" if bg else ""),
-        lambda: (f"{style} of {article} {noun}" if style else f"{article} {noun}") + (f", {bg}" if bg else ""),
-        lambda: f"{article} {noun}" + (f", {bg}" if bg else "") + (f", {style}" if style else ""),
-        lambda: (f"{bg}, " if bg else "") + f"{article} {noun}" + (f", {style}" if style else ""),
+        lambda: subject + (f" in {style} style" if style else "") + (f" on a {bg}" if bg else ""),
+        lambda: (f"{style} of {subject}" if style else subject) + (f", {bg}" if bg else ""),
+        lambda: subject + (f", {bg}" if bg else "") + (f", {style}" if style else ""),
+        lambda: (f"{bg}, " if bg else "") + subject + (f", {style}" if style else ""),
     ]
     return templates[int(rng.integers(len(templates)))]()
 
 
-def prompt_for(fur: str, background: str, style: str, pattern: str = "solid") -> str:
+def prompt_for(fur: str, background: str, style: str, pattern: str = "solid", close_up: bool = False) -> str:
     """The canonical prompt for a set of attributes, as the course's evaluation writes it."""
     noun = f"{'tabby ' if pattern == 'tabby' else ''}{fur} cat"
     style_word = {"photo": "photo", "cartoon": "cartoon", "manga": "manga",
                   "pixel": "16-bit pixel art"}[style]
-    return f"a {noun} in {style_word} style on a {background} background"
+    subject = f"a close-up of a {noun}" if close_up else f"a {noun}"
+    return f"{subject} in {style_word} style on a {background} background"
 
 
 # --- drawing ------------------------------------------------------------------------------------
@@ -176,7 +183,12 @@ def _cat_shapes(spec: CatSpec, s: float):
     k = spec.size * W
     cx, cy, f = spec.cx * W, spec.cy * W, spec.facing
     shapes = {}
-    if spec.pose == "sitting":
+    if spec.pose == PORTRAIT:  # the head fills the frame; the chest runs off the bottom edge
+        hr = 0.36 * k
+        hx, hy = cx, cy
+        body = (hx - 1.25 * hr, hy + 0.45 * hr, hx + 1.25 * hr, hy + 3.4 * hr)
+        tail = []
+    elif spec.pose == "sitting":
         bw, bh = 0.42 * k, 0.46 * k
         body = (cx - bw / 2, cy - 0.05 * k, cx + bw / 2, cy - 0.05 * k + bh)
         hr = 0.19 * k
@@ -191,6 +203,8 @@ def _cat_shapes(spec: CatSpec, s: float):
         tail = [(cx - f * 0.30 * k, cy + 0.26 * k), (cx - f * 0.44 * k, cy + 0.22 * k),
                 (cx - f * 0.48 * k, cy + 0.08 * k)]
     head = (hx - hr, hy - hr, hx + hr, hy + hr)
+    if spec.pose == PORTRAIT:  # a face is a little wider than tall, with cheeks
+        head = (hx - 1.12 * hr, hy - 0.95 * hr, hx + 1.12 * hr, hy + 0.9 * hr)
     ears = [
         [(hx - 0.95 * hr, hy - 0.35 * hr), (hx - 0.75 * hr, hy - 1.55 * hr), (hx - 0.15 * hr, hy - 0.85 * hr)],
         [(hx + 0.95 * hr, hy - 0.35 * hr), (hx + 0.75 * hr, hy - 1.55 * hr), (hx + 0.15 * hr, hy - 0.85 * hr)],
@@ -200,15 +214,22 @@ def _cat_shapes(spec: CatSpec, s: float):
             (hx + 0.42 * hr + f * 0.08 * hr, hy - 0.05 * hr, er)]
     nose = (hx + f * 0.08 * hr, hy + 0.32 * hr, 0.1 * hr)
     shapes.update(body=body, head=head, ears=ears, tail=tail, tail_w=0.09 * k, eyes=eyes, nose=nose,
-                  hr=hr, hx=hx, hy=hy)
+                  hr=hr, hx=hx, hy=hy, close_up=spec.pose == PORTRAIT)
+    if spec.pose == PORTRAIT:  # whiskers: three on each cheek, fanning out from beside the nose
+        x, y = nose[0], nose[1] + 0.25 * hr
+        shapes["whiskers"] = [[(x + side * 0.3 * hr, y + dy * 0.1 * hr),
+                               (x + side * 1.45 * hr, y + dy * 0.32 * hr - 0.1 * hr)]
+                              for side in (-1, 1) for dy in (-1, 0, 1)]
+        shapes["mouth"] = [(x - 0.22 * hr, y + 0.05 * hr), (x, y - 0.08 * hr), (x + 0.22 * hr, y + 0.05 * hr)]
     return shapes
 
 
 def _draw_silhouette(draw: ImageDraw.ImageDraw, sh, fill) -> None:
-    draw.line(sh["tail"], fill=fill, width=max(1, int(sh["tail_w"])), joint="curve")
-    for x, y in (sh["tail"][0], sh["tail"][-1]):
-        r = sh["tail_w"] / 2
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
+    if sh["tail"]:
+        draw.line(sh["tail"], fill=fill, width=max(1, int(sh["tail_w"])), joint="curve")
+        for x, y in (sh["tail"][0], sh["tail"][-1]):
+            r = sh["tail_w"] / 2
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=fill)
     draw.ellipse(sh["body"], fill=fill)
     for ear in sh["ears"]:
         draw.polygon(ear, fill=fill)
@@ -227,15 +248,29 @@ def _stripes(spec: CatSpec, s: float, rng: np.random.Generator) -> Image.Image:
     m = Image.new("L", (int(SIZE * s),) * 2, 0)
     d = ImageDraw.Draw(m)
     x0, y0, x1, y1 = sh["body"]
-    w = max(1, int(0.045 * spec.size * SIZE * s))
-    n = 5
+    w = max(1, int(0.045 * min(spec.size, 1.05) * SIZE * s))
+    n = 0 if sh["close_up"] else 5  # a close-up shows the stripes of the face, not of the body
     for i in range(n):
         x = x0 + (i + 0.7) * (x1 - x0) / (n + 0.4) + rng.uniform(-1, 1) * s
         d.line([(x, y0 - 2 * s), (x + 0.1 * (x1 - x0), y1)], fill=255, width=w)
     hx, hy, hr = sh["hx"], sh["hy"], sh["hr"]
     for dx in (-0.3, 0.0, 0.3):
         d.line([(hx + dx * hr, hy - 1.0 * hr), (hx + dx * hr * 1.2, hy - 0.45 * hr)], fill=255, width=w)
+    if sh["close_up"]:  # a tabby's cheek stripes, two on each side, running back from the eyes
+        for side in (-1, 1):
+            for dy in (0.15, 0.42):
+                d.line([(hx + side * 0.7 * hr, hy + dy * hr), (hx + side * 1.12 * hr, hy + (dy - 0.12) * hr)],
+                       fill=255, width=w)
     return m
+
+
+def _draw_whiskers(draw: ImageDraw.ImageDraw, sh, colour, mouth, width: int = 1) -> None:
+    """A close-up's whiskers and mouth (a full-body cat is too small for them)."""
+    if not sh["close_up"]:
+        return
+    for line in sh["whiskers"]:
+        draw.line(line, fill=colour, width=width)
+    draw.line(sh["mouth"], fill=mouth, width=width)
 
 
 def _draw_face(draw: ImageDraw.ImageDraw, sh, eye_rgb, ink, nose_rgb) -> None:
@@ -280,6 +315,7 @@ def _render_photo(spec, rng) -> Image.Image:
     img = Image.fromarray(np.clip(canvas, 0, 255).astype(np.uint8))
     d = ImageDraw.Draw(img)
     _draw_face(d, sh, EYE_COLOURS[spec.eyes], (20, 20, 20), (214, 120, 130))
+    _draw_whiskers(d, sh, (236, 234, 228), (60, 40, 40), width=max(1, s // 2))
     for x, y, r in sh["eyes"]:  # catch-light
         d.ellipse((x - 0.7 * r, y - 0.7 * r, x - 0.25 * r, y - 0.25 * r), fill=(255, 255, 255))
     img = img.filter(ImageFilter.GaussianBlur(0.8 * s / 2))
@@ -301,6 +337,7 @@ def _render_cartoon(spec, rng) -> Image.Image:
     img.paste(ink, mask=_outline(mask, 2))
     d = ImageDraw.Draw(img)
     _draw_face(d, sh, EYE_COLOURS[spec.eyes], ink, (236, 120, 140))
+    _draw_whiskers(d, sh, ink, ink, width=max(1, s // 2))
     return img.resize((SIZE, SIZE), Image.Resampling.LANCZOS)
 
 
@@ -345,6 +382,7 @@ def _render_manga(spec, rng) -> Image.Image:
         d.ellipse((x - 0.4 * r, y - 0.8 * r, x + 0.4 * r, y + 0.8 * r), fill=(0, 0, 0))
     x, y, r = sh["nose"]
     d.polygon([(x - r, y - 0.6 * r), (x + r, y - 0.6 * r), (x, y + 0.7 * r)], fill=(0, 0, 0))
+    _draw_whiskers(d, sh, (0, 0, 0), (0, 0, 0), width=1)
     return img.resize((SIZE, SIZE), Image.Resampling.LANCZOS)
 
 
@@ -375,10 +413,25 @@ def _render_pixel(spec, rng) -> Image.Image:
     grown = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(3))) > 0
     grid[grown & ~mask] = (16, 16, 32)  # the dark outline of a sprite
     sh = _cat_shapes(spec, 4 * scale)
-    for x, y, _r in sh["eyes"]:
-        gx, gy = int(x / 4), int(y / 4)
-        if 0 <= gx < G and 0 <= gy < G:
-            grid[gy, gx] = EYE_COLOURS[spec.eyes]
+    if sh["close_up"]:  # a close-up's eyes are blocks of colour with a dark pupil, and it has a pink nose
+        for x, y, r in sh["eyes"]:
+            x0, x1, y0, y1 = (int(round((v) / 4)) for v in (x - r, x + r, y - r, y + r))
+            grid[max(0, y0):y1 + 1, max(0, x0):x1 + 1] = EYE_COLOURS[spec.eyes]
+            gx, gy = int(x / 4), int(y / 4)
+            grid[max(0, gy - 1):gy + 1, gx] = (16, 16, 32)
+        x, y, _r = sh["nose"]
+        grid[int(y / 4), int(x / 4) - 1:int(x / 4) + 1] = (236, 120, 140)
+        for line in sh["whiskers"]:
+            (xa, ya), (xb, yb) = line
+            for u in np.linspace(0.3, 1, 4):
+                gx, gy = int((xa + u * (xb - xa)) / 4), int((ya + u * (yb - ya)) / 4)
+                if 0 <= gx < G and 0 <= gy < G and mask[gy, gx]:
+                    grid[gy, gx] = (252, 252, 252) if spec.fur not in ("white", "cream") else (16, 16, 32)
+    else:
+        for x, y, _r in sh["eyes"]:
+            gx, gy = int(x / 4), int(y / 4)
+            if 0 <= gx < G and 0 <= gy < G:
+                grid[gy, gx] = EYE_COLOURS[spec.eyes]
     img = Image.fromarray(grid)
     return img.resize((SIZE, SIZE), Image.Resampling.NEAREST)
 
@@ -407,18 +460,34 @@ def sample(n: int, seed: int = 0, held_out: bool | None = False, drop_p: float =
     return imgs, caps, specs
 
 
-def make_dataset(n: int, seed: int = 0, held_out: bool | None = False) -> tuple[np.ndarray, list[CatSpec]]:
+def portrait_spec(rng: np.random.Generator, held_out: bool | None = False, **fixed) -> CatSpec:
+    """A random close-up (`PORTRAIT`): the face fills the frame, a little off centre at times. The largest
+    run off every edge, eyes a third of the way down, as in a phone photo taken a hand's width from a cat."""
+    fixed = {"size": float(rng.uniform(0.8, 1.8)), "cx": float(rng.uniform(0.42, 0.58)),
+             "cy": float(rng.uniform(0.38, 0.64)), **fixed, "pose": PORTRAIT}
+    return random_spec(rng, held_out=held_out, **fixed)
+
+
+def make_portraits(n: int, seed: int = 0, held_out: bool | None = False) -> tuple[np.ndarray, list[CatSpec]]:
+    """`n` close-up portraits, as `make_dataset` draws full-body pictures."""
+    return make_dataset(n, seed=seed, held_out=held_out, close_ups=True)
+
+
+def make_dataset(n: int, seed: int = 0, held_out: bool | None = False,
+                 close_ups: bool = False) -> tuple[np.ndarray, list[CatSpec]]:
     """`n` training pictures as a uint8 array of shape (n, 64, 64, 3) and their specs.
 
     Captions are not stored: training writes a fresh caption for each use of a picture.
     ``held_out`` as in `random_spec`: the default draws training combinations only, ``None`` every
-    combination (for the judge, which must read held-out pictures too).
+    combination (for the judge, which must read held-out pictures too). ``close_ups`` draws close-ups of
+    faces (`portrait_spec`) instead of whole cats.
     """
     rng = np.random.default_rng(seed)
     out = np.empty((n, SIZE, SIZE, 3), np.uint8)
     specs = []
+    draw_spec = portrait_spec if close_ups else random_spec
     for i in range(n):
-        spec = random_spec(rng, held_out=held_out)
+        spec = draw_spec(rng, held_out=held_out)
         out[i] = np.asarray(render(spec, seed=seed * 1_000_003 + i))
         specs.append(spec)
     return out, specs

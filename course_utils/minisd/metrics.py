@@ -296,3 +296,42 @@ class ClipJudge:
                 pred["fur"] = D.MANGA_TONE[pred["fur"]]
             out.append(pred)
         return out
+
+
+# --- keeping a photo: identity and colour ---------------------------------------------------------
+def grey_ssim(a, b) -> float:
+    """Structural similarity of the grey levels of two pictures of the same size (1 = the same).
+
+    The identity measure of image-to-image: does the result keep the photo's shapes, light and dark,
+    whatever its colours? (``skimage.metrics.structural_similarity``, 7 x 7 windows, data range 255.)
+    """
+    from skimage.metrics import structural_similarity
+
+    x = np.asarray(a.convert("L") if isinstance(a, Image.Image) else a, dtype=np.float64)
+    y = np.asarray(b.convert("L") if isinstance(b, Image.Image) else b, dtype=np.float64)
+    return float(structural_similarity(x, y, data_range=255.0))
+
+
+def colour_error(a, b) -> float:
+    """Mean colour difference CIEDE2000 between two pictures of the same size (about 1: just visible;
+    above 10: plainly another colour)."""
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    return float(deltaE_ciede2000(rgb2lab(_rgb(a) / 255.0), rgb2lab(_rgb(b) / 255.0)).mean())
+
+
+@torch.no_grad()
+def vae_round_trip(vae, img: Image.Image) -> Image.Image:
+    """`img` encoded to latents (the posterior mean) and decoded again: what image-to-image starts from."""
+    x = torch.from_numpy(_rgb(img)).permute(2, 0, 1)[None].to(vae.dtype) / 127.5 - 1
+    y = vae.decode(vae.encode(x.to(vae.device)).latent_dist.mean).sample.float().cpu()
+    return Image.fromarray(((y[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy())
+
+
+def close_up_style(judge: ClipJudge, images, truth: dict) -> list[str]:
+    """The style the judge reads in each picture (a close-up of a face too: its image tower has seen
+    them), comparing prompts that differ in the style word only."""
+    prompts = [D.prompt_for(truth["fur"], truth["background"], s, truth.get("pattern", "solid"))
+               for s in D.STYLES]
+    sim = judge.similarity(images, prompts)
+    return [D.STYLES[int(i)] for i in sim.argmax(-1)]

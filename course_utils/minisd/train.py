@@ -4,11 +4,13 @@
     python -m course_utils.minisd.train --stage vae    # one stage
 
 Stages: ``data`` (draw and cache the pictures), ``tokenizer`` (a BPE trained on captions),
-``clip`` (text encoder + image tower, contrastive), ``judge`` (the image tower tuned further on every
-combination, for scoring only), ``vae`` (autoencoder), ``unet`` (the denoiser,
-with caption dropout for classifier-free guidance) and ``export`` (diffusers' folder format,
-safetensors only). Every long stage writes checkpoints into ``build/minisd`` (``--work-dir``) and a loss log
-(``*_loss.csv``), and resumes from its last checkpoint when started again.
+``clip`` (text encoder + image tower, contrastive), ``portraits`` (draw close-ups of cats' faces),
+``judge`` (the image tower tuned further on every combination and on close-ups, for scoring only),
+``vae`` (autoencoder), ``unet`` (the denoiser, with caption dropout for classifier-free guidance),
+``vae_photos`` (the autoencoder's encoder trained further on real photos as well), ``unet_portraits``
+(optional, off as shipped: the denoiser trained further on close-ups too) and ``export``
+(diffusers' folder format, safetensors only). Every long stage writes checkpoints into ``build/minisd``
+(``--work-dir``) and a loss log (``*_loss.csv``), and resumes from its last checkpoint when started again.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from tqdm.auto import tqdm
 from . import data as D
 from .config import MiniSDConfig
 
-STAGES = ("data", "tokenizer", "clip", "judge", "vae", "unet", "export")
+STAGES = ("data", "tokenizer", "clip", "portraits", "judge", "vae", "unet", "vae_photos", "unet_portraits",
+          "export")
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -72,6 +75,18 @@ class _LossLog:
         self.f.flush()
 
 
+def _resume(cfg: MiniSDConfig, name: str, model, opt):
+    """Load ``<name>.ckpt`` into `model` and `opt` if a checkpoint is there; open the loss log.
+    Returns ``(checkpoint path, first step, seconds already trained, loss log)``."""
+    ck_path = cfg.work_dir / f"{name}.ckpt"
+    ck = _load_ckpt(ck_path)
+    start, seconds = 0, 0.0
+    if ck:
+        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
+        start, seconds = ck["step"], ck["seconds"]
+    return ck_path, start, seconds, _LossLog(cfg.work_dir / f"{name}_loss.csv", resume=ck is not None)
+
+
 def _lr(step: int, total: int, base: float, warmup: int = 200) -> float:
     """Linear warm-up, then cosine decay to 10 % of the base rate."""
     if step < warmup:
@@ -81,32 +96,45 @@ def _lr(step: int, total: int, base: float, warmup: int = 200) -> float:
 
 
 def _render_chunk(args):
-    seed, n = args
-    return D.make_dataset(n, seed=seed)
+    seed, n, close_ups = args
+    return D.make_dataset(n, seed=seed, close_ups=close_ups)
 
 
-# --- stage: data --------------------------------------------------------------------------------
-def stage_data(cfg: MiniSDConfig) -> Path:
-    path = cfg.work_dir / "data.npz"
+def _draw_and_cache(cfg: MiniSDConfig, name: str, n: int, first_seed: int, close_ups: bool, desc: str) -> Path:
+    """Draw `n` pictures in 8 processes and cache them with their specs in ``<work_dir>/<name>.npz``."""
+    path = cfg.work_dir / f"{name}.npz"
     if path.exists():
         return path
     t0 = time.perf_counter()
     chunks = 8
-    per = cfg.n_images // chunks
+    per = n // chunks
     with Pool(min(chunks, os.cpu_count() or 1)) as pool:
-        parts = list(tqdm(pool.imap(_render_chunk, [(cfg.seed * 100 + i, per) for i in range(chunks)]),
-                          total=chunks, desc="drawing cats"))
+        parts = list(tqdm(pool.imap(_render_chunk, [(first_seed + i, per, close_ups) for i in range(chunks)]),
+                          total=chunks, desc=desc))
     images = np.concatenate([p[0] for p in parts])
     specs = [s for p in parts for s in p[1]]
     np.savez(path, images=images, specs=json.dumps([s.as_dict() for s in specs]))
-    _write_timing(cfg, "data", time.perf_counter() - t0)
+    _write_timing(cfg, name, time.perf_counter() - t0)
     return path
 
 
-def load_data(cfg: MiniSDConfig):
-    z = np.load(cfg.work_dir / "data.npz")
+# --- stage: data --------------------------------------------------------------------------------
+def stage_data(cfg: MiniSDConfig) -> Path:
+    return _draw_and_cache(cfg, "data", cfg.n_images, cfg.seed * 100, close_ups=False, desc="drawing cats")
+
+
+def load_data(cfg: MiniSDConfig, name: str = "data"):
+    z = np.load(cfg.work_dir / f"{name}.npz")
     specs = [D.CatSpec(**d) for d in json.loads(str(z["specs"]))]
     return z["images"], specs
+
+
+# --- stage: portraits ---------------------------------------------------------------------------
+def stage_portraits(cfg: MiniSDConfig) -> Path:
+    """Close-ups of cats' faces (training combinations only): for the judge, the autoencoder's photo stage
+    and the optional close-up stage of the U-Net."""
+    return _draw_and_cache(cfg, "portraits", cfg.n_portraits, cfg.seed * 100 + 50, close_ups=True,
+                           desc="drawing close-ups")
 
 
 # --- stage: tokenizer ---------------------------------------------------------------------------
@@ -193,13 +221,7 @@ def stage_clip(cfg: MiniSDConfig) -> Path:
     images, specs = load_data(cfg)
     model = build_clip(cfg, tok).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.clip_lr, weight_decay=0.05)
-    ck_path = cfg.work_dir / "clip.ckpt"
-    ck = _load_ckpt(ck_path)
-    start, seconds = 0, 0.0
-    if ck:
-        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
-        start, seconds = ck["step"], ck["seconds"]
-    log = _LossLog(cfg.work_dir / "clip_loss.csv", resume=ck is not None)
+    ck_path, start, seconds, log = _resume(cfg, "clip", model, opt)
     rng = np.random.default_rng(cfg.seed + 1 + start)
     model.train()
     for step in tqdm(range(start, cfg.clip_steps), initial=start, total=cfg.clip_steps, desc="clip"):
@@ -240,6 +262,8 @@ def stage_judge(cfg: MiniSDConfig) -> Path:
     dev = _device()
     tok = load_tokenizer(cfg)
     images, specs = D.make_dataset(cfg.judge_images, seed=cfg.seed * 100 + 99, held_out=None)
+    close, close_specs = D.make_portraits(cfg.judge_portraits, seed=cfg.seed * 100 + 98, held_out=None)
+    images, specs = np.concatenate([images, close]), specs + close_specs
     model = CLIPModel.from_pretrained(cfg.work_dir / "clip").to(dev)
     for p in (*model.text_model.parameters(), *model.text_projection.parameters(), model.logit_scale):
         p.requires_grad_(False)
@@ -276,6 +300,21 @@ def build_vae(cfg: MiniSDConfig):
         sample_size=D.SIZE)
 
 
+def _vae_step(cfg: MiniSDConfig, vae, x: torch.Tensor, gen: torch.Generator, dev, opt, params) -> torch.Tensor:
+    """One optimiser step of the autoencoder on pixels `x` (a sample of the posterior is decoded)."""
+    with _autocast(cfg, dev):
+        post = vae.encode(x).latent_dist
+        z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen).to(dev)
+        rec = vae.decode(z).sample.float()
+    # L1 keeps edges sharper than squared error; the tiny KL term keeps the latent well-behaved
+    loss = F.l1_loss(rec, x) + 0.5 * F.mse_loss(rec, x) + cfg.vae_kl_weight * post.kl().mean()
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    opt.step()
+    return loss
+
+
 def stage_vae(cfg: MiniSDConfig) -> Path:
     out = cfg.work_dir / "vae"
     if (out / "config.json").exists():
@@ -284,13 +323,7 @@ def stage_vae(cfg: MiniSDConfig) -> Path:
     images, _ = load_data(cfg)
     vae = build_vae(cfg).to(dev)
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.vae_lr, weight_decay=0.0)
-    ck_path = cfg.work_dir / "vae.ckpt"
-    ck = _load_ckpt(ck_path)
-    start, seconds = 0, 0.0
-    if ck:
-        vae.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
-        start, seconds = ck["step"], ck["seconds"]
-    log = _LossLog(cfg.work_dir / "vae_loss.csv", resume=ck is not None)
+    ck_path, start, seconds, log = _resume(cfg, "vae", vae, opt)
     gen = torch.Generator().manual_seed(cfg.seed + start)
     rng = np.random.default_rng(cfg.seed + 2 + start)
     vae.train()
@@ -298,16 +331,7 @@ def stage_vae(cfg: MiniSDConfig) -> Path:
         x = _to_tensor(images[rng.integers(0, len(images), cfg.vae_batch)]).to(dev)
         for g in opt.param_groups:
             g["lr"] = _lr(step, cfg.vae_steps, cfg.vae_lr)
-        with _autocast(cfg, dev):
-            post = vae.encode(x).latent_dist
-            z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen).to(dev)
-            rec = vae.decode(z).sample.float()
-        # L1 keeps edges sharper than squared error; the tiny KL term keeps the latent well-behaved
-        loss = F.l1_loss(rec, x) + 0.5 * F.mse_loss(rec, x) + cfg.vae_kl_weight * post.kl().mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-        opt.step()
+        loss = _vae_step(cfg, vae, x, gen, dev, opt, vae.parameters())
         if step % 25 == 0:
             log.write(step, loss.item(), seconds)
         if (step + 1) % cfg.checkpoint_every == 0:
@@ -321,6 +345,56 @@ def stage_vae(cfg: MiniSDConfig) -> Path:
     vae.register_to_config(scaling_factor=float(1.0 / zs.std()))
     vae.cpu().save_pretrained(out, safe_serialization=True)
     _write_timing(cfg, "vae", seconds + time.perf_counter() - log.t0)
+    return out
+
+
+def stage_vae_photos(cfg: MiniSDConfig) -> Path:
+    """The autoencoder trained further, from the `vae` stage's weights, on drawn cats (full-body and
+    close-ups) and on crops of real photos (`photos.py`; MAU's photo and the other held-out photos
+    never among them), half of each batch from each. Drawn cats alone taught it drawn-cat colours only:
+    MAU's photo came back as a pink smear."""
+    from diffusers import AutoencoderKL
+
+    from . import photos as P
+
+    out = cfg.work_dir / "vae_photos"
+    if (out / "config.json").exists():
+        return out
+    dev = _device()
+    drawn, _ = load_data(cfg)
+    close, _ = load_data(cfg, "portraits")
+    drawn = np.concatenate([drawn, close])
+    real = P.photo_crops(cfg.vae_photo_crops, seed=cfg.seed + 7)
+    vae = AutoencoderKL.from_pretrained(cfg.work_dir / "vae").to(dev)
+    if not cfg.vae_photo_decoder:
+        # Only the encoder learns: the decoder, and with it everything text-to-image draws, stays the first
+        # stage's. The encoder learns to find, for a photo, the latent that this decoder turns back into it.
+        for part in (vae.decoder, vae.post_quant_conv):
+            part.requires_grad_(False)
+    trained = [p for p in vae.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trained, lr=cfg.vae_photo_lr, weight_decay=0.0)
+    ck_path, start, seconds, log = _resume(cfg, "vae_photos", vae, opt)
+    gen = torch.Generator().manual_seed(cfg.seed + 7 + start)
+    rng = np.random.default_rng(cfg.seed + 7 + start)
+    half = cfg.vae_batch // 2
+    vae.train()
+    steps = cfg.vae_photo_steps
+    for step in tqdm(range(start, steps), initial=start, total=steps, desc="vae_photos"):
+        x = _to_tensor(np.concatenate([drawn[rng.integers(0, len(drawn), cfg.vae_batch - half)],
+                                       real[rng.integers(0, len(real), half)]])).to(dev)
+        for g in opt.param_groups:
+            g["lr"] = _lr(step, steps, cfg.vae_photo_lr, warmup=50)
+        loss = _vae_step(cfg, vae, x, gen, dev, opt, trained)
+        if step % 25 == 0:
+            log.write(step, loss.item(), seconds)
+        if (step + 1) % cfg.checkpoint_every == 0:
+            _save_ckpt(ck_path, model=vae.state_dict(), opt=opt.state_dict(), step=step + 1,
+                       seconds=seconds + time.perf_counter() - log.t0)
+    vae.eval()
+    # The latent scale is kept from the `vae` stage (measured there on the drawn cats), so that the
+    # U-Net's latents keep their size; the next stage trains the U-Net in these latents.
+    vae.cpu().save_pretrained(out, safe_serialization=True)
+    _write_timing(cfg, "vae_photos", seconds + time.perf_counter() - log.t0)
     return out
 
 
@@ -365,8 +439,8 @@ def build_scheduler(cfg: MiniSDConfig, kind: str = "ddim"):
     return DDIMScheduler(**common, set_alpha_to_one=False, steps_offset=1)
 
 
-def _encode_all(cfg, vae, images, dev) -> torch.Tensor:
-    path = cfg.work_dir / "latents.pt"
+def _encode_all(cfg, vae, images, dev, name: str = "latents") -> torch.Tensor:
+    path = cfg.work_dir / f"{name}.pt"
     if path.exists():
         return torch.load(path, weights_only=True)
     gen = torch.Generator().manual_seed(cfg.seed + 3)
@@ -384,9 +458,27 @@ def _encode_all(cfg, vae, images, dev) -> torch.Tensor:
 
 
 def stage_unet(cfg: MiniSDConfig, init_from: Path | None = None) -> Path:
+    """The denoiser, from random weights (or `init_from`), on the full-body pictures."""
+    return _train_unet(cfg, "unet", init_from=init_from, vae_name="vae", steps=cfg.unet_steps, lr=cfg.unet_lr,
+                       warmup=300)
+
+
+def stage_unet_portraits(cfg: MiniSDConfig) -> Path | None:
+    """The denoiser trained further, from the `unet` stage's weights, on full-body pictures and close-ups
+    (a `portrait_share` of each batch), in the latents of the photo-trained autoencoder (`vae_photos`).
+    It learns what a face filling the frame looks like in each style, which image-to-image of a close-up
+    photo (MAU's) needs, and it relearns the slightly moved latents of the new autoencoder."""
+    if not cfg.portrait_steps:  # off as shipped (see MiniSDConfig.portrait_steps)
+        return None
+    return _train_unet(cfg, "unet_portraits", init_from=cfg.work_dir / "unet", vae_name="vae_photos",
+                       steps=cfg.portrait_steps, lr=cfg.portrait_lr, warmup=100, portraits=True)
+
+
+def _train_unet(cfg: MiniSDConfig, name: str, *, init_from: Path | None, vae_name: str, steps: int, lr: float,
+                warmup: int, portraits: bool = False) -> Path:
     from transformers import CLIPTextModel
 
-    out = cfg.work_dir / "unet"
+    out = cfg.work_dir / name
     if (out / "config.json").exists():
         return out
     from diffusers import AutoencoderKL
@@ -394,9 +486,14 @@ def stage_unet(cfg: MiniSDConfig, init_from: Path | None = None) -> Path:
     dev = _device()
     tok = load_tokenizer(cfg)
     text_encoder = CLIPTextModel.from_pretrained(cfg.work_dir / "clip").to(dev).eval()
-    vae = AutoencoderKL.from_pretrained(cfg.work_dir / "vae").to(dev).eval()
+    vae = AutoencoderKL.from_pretrained(cfg.work_dir / vae_name).to(dev).eval()
     images, specs = load_data(cfg)
-    lat = _encode_all(cfg, vae, images, dev)
+    lat = _encode_all(cfg, vae, images, dev, name="latents" if vae_name == "vae" else f"latents_{vae_name}")
+    if portraits:
+        close, close_specs = load_data(cfg, "portraits")
+        close_lat = _encode_all(cfg, vae, close, dev, name=f"latents_portraits_{vae_name}")
+        n_full = len(images)
+        lat, specs = torch.cat([lat, close_lat]), specs + close_specs
     unet = build_unet(cfg).to(dev)
     if init_from is not None:  # continue from trained weights (e.g. the shipped model) instead of random ones
         from diffusers import UNet2DConditionModel
@@ -407,21 +504,25 @@ def stage_unet(cfg: MiniSDConfig, init_from: Path | None = None) -> Path:
     ema.requires_grad_(False)
     sched = build_scheduler(cfg, "ddpm")
     abar = sched.alphas_cumprod.to(dev)
-    opt = torch.optim.AdamW(unet.parameters(), lr=cfg.unet_lr, weight_decay=0.01)
-    ck_path = cfg.work_dir / "unet.ckpt"
+    opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.01)
+    ck_path = cfg.work_dir / f"{name}.ckpt"
     ck = _load_ckpt(ck_path)
     start, seconds = 0, 0.0
     if ck:
         unet.load_state_dict(ck["model"]), ema.load_state_dict(ck["ema"]), opt.load_state_dict(ck["opt"])
         start, seconds = ck["step"], ck["seconds"]
-    log = _LossLog(cfg.work_dir / "unet_loss.csv", resume=ck is not None)
+    log = _LossLog(cfg.work_dir / f"{name}_loss.csv", resume=ck is not None)
     rng = np.random.default_rng(cfg.seed + 4 + start)
     gen = torch.Generator().manual_seed(cfg.seed + 4 + start)
     unet.train()
     running = None
-    bar = tqdm(range(start, cfg.unet_steps), initial=start, total=cfg.unet_steps, desc="unet")
+    bar = tqdm(range(start, steps), initial=start, total=steps, desc=name)
     for step in bar:
-        idx = rng.integers(0, len(images), cfg.unet_batch)
+        if portraits:  # a share of each batch from the close-ups, the rest from the full-body pictures
+            k = int(rng.binomial(cfg.unet_batch, cfg.portrait_share))
+            idx = np.concatenate([rng.integers(0, n_full, cfg.unet_batch - k), rng.integers(n_full, len(specs), k)])
+        else:
+            idx = rng.integers(0, len(specs), cfg.unet_batch)
         caps = ["" if rng.random() < cfg.caption_drop else
                 D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop, fur_drop_p=cfg.caption_fur_drop) for i in idx]
         with torch.no_grad(), _autocast(cfg, dev):
@@ -433,7 +534,7 @@ def stage_unet(cfg: MiniSDConfig, init_from: Path | None = None) -> Path:
         a = abar[t].view(-1, 1, 1, 1)
         xt = a.sqrt() * x0 + (1 - a).sqrt() * noise  # q(x_t | x_0) in closed form
         for g in opt.param_groups:
-            g["lr"] = _lr(step, cfg.unet_steps, cfg.unet_lr, warmup=300)
+            g["lr"] = _lr(step, steps, lr, warmup=warmup)
         with _autocast(cfg, dev):
             pred = unet(xt, t, cond).sample.float()
         # the simple DDPM loss, ε-prediction (optionally weighted per picture, see min_snr_weight)
@@ -455,10 +556,10 @@ def stage_unet(cfg: MiniSDConfig, init_from: Path | None = None) -> Path:
             _save_ckpt(ck_path, model=unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(),
                        step=step + 1, seconds=seconds + time.perf_counter() - log.t0)
             if os.environ.get("MINISD_SNAPSHOT"):
-                ema.cpu().save_pretrained(cfg.work_dir / "unet_snapshot", safe_serialization=True)
+                ema.cpu().save_pretrained(cfg.work_dir / f"{name}_snapshot", safe_serialization=True)
                 ema.to(dev)
     ema.eval().cpu().save_pretrained(out, safe_serialization=True)
-    _write_timing(cfg, "unet", seconds + time.perf_counter() - log.t0)
+    _write_timing(cfg, name, seconds + time.perf_counter() - log.t0)
     return out
 
 
@@ -470,14 +571,16 @@ def stage_export(cfg: MiniSDConfig, unet_dir: Path | None = None) -> Path:
 
     tok = load_tokenizer(cfg)
     pipe = StableDiffusionPipeline(
-        vae=AutoencoderKL.from_pretrained(cfg.work_dir / "vae"),
+        vae=AutoencoderKL.from_pretrained(cfg.work_dir / "vae_photos"),
         text_encoder=CLIPTextModel.from_pretrained(cfg.work_dir / "clip"),
         tokenizer=tok,
-        unet=UNet2DConditionModel.from_pretrained(unet_dir or cfg.work_dir / "unet"),
+        unet=UNet2DConditionModel.from_pretrained(unet_dir or cfg.work_dir / ("unet_portraits" if cfg.portrait_steps
+                                                                            else "unet")),
         scheduler=build_scheduler(cfg, "ddim"),
         safety_checker=None, feature_extractor=None, requires_safety_checker=False)
     cfg.out_dir.mkdir(parents=True, exist_ok=True)
     pipe.save_pretrained(cfg.out_dir, safe_serialization=True)
+    _strip_local_paths(cfg.out_dir)
     # The image tower, for scoring pictures against prompts (CLIP score). Only the vision half and
     # the two projections are needed beside the pipeline's text encoder, but the whole CLIP model
     # is kept so that `CLIPModel.from_pretrained` works as usual.
@@ -492,6 +595,15 @@ def stage_export(cfg: MiniSDConfig, unet_dir: Path | None = None) -> Path:
     if timing.exists():
         (cfg.out_dir / "training_time.json").write_text(timing.read_text())
     return cfg.out_dir
+
+
+def _strip_local_paths(folder: Path) -> None:
+    """Drop the training machine's folder names (``_name_or_path``) from the exported configs: a shipped
+    model should not carry the path it was built in."""
+    for config in folder.glob("*/config.json"):
+        data = json.loads(config.read_text())
+        if data.pop("_name_or_path", None) is not None:
+            config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def _write_timing(cfg: MiniSDConfig, stage: str, seconds: float) -> None:
@@ -514,6 +626,8 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--unet-steps", type=int, help="override the number of U-Net steps")
     p.add_argument("--vae-steps", type=int, help="override the number of VAE steps")
     p.add_argument("--vae-batch", type=int, help="override the VAE's batch size")
+    p.add_argument("--vae-photo-steps", type=int, help="override the number of steps of the vae_photos stage")
+    p.add_argument("--portrait-steps", type=int, help="override the number of steps of the unet_portraits stage")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
     p.add_argument("--fur-drop", type=float,
@@ -548,6 +662,10 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
         cfg.vae_steps = a.vae_steps
     if a.vae_batch:
         cfg.vae_batch = a.vae_batch
+    if a.vae_photo_steps:
+        cfg.vae_photo_steps = a.vae_photo_steps
+    if a.portrait_steps:
+        cfg.portrait_steps = a.portrait_steps
     if a.snr_gamma is not None:
         cfg.unet_snr_gamma = a.snr_gamma
     if a.fur_drop is not None:
@@ -570,12 +688,14 @@ def main(argv=None) -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
-    fns = {"data": stage_data, "tokenizer": stage_tokenizer, "clip": stage_clip, "judge": stage_judge, "vae": stage_vae,
-           "unet": stage_unet, "export": stage_export}
+    fns = {"data": stage_data, "tokenizer": stage_tokenizer, "clip": stage_clip, "portraits": stage_portraits,
+           "judge": stage_judge, "vae": stage_vae, "unet": stage_unet, "vae_photos": stage_vae_photos,
+           "unet_portraits": stage_unet_portraits, "export": stage_export}
     if a.init_unet:
         fns["unet"] = lambda c: stage_unet(c, init_from=a.init_unet)
     if a.from_snapshot:
-        fns["export"] = lambda c: stage_export(c, unet_dir=c.work_dir / "unet_snapshot")
+        fns["export"] = lambda c: stage_export(
+            c, unet_dir=c.work_dir / ("unet_portraits_snapshot" if c.portrait_steps else "unet_snapshot"))
     for s in a.stage or STAGES:
         t0 = time.perf_counter()
         print(f"[minisd] stage {s} ...", flush=True)

@@ -18,8 +18,8 @@ from .setup_check import check_setup, setup_table
 
 # The chapter modules load on first use (``cu.styles``, ``from course_utils import img2img``), so that
 # ``import course_utils`` stays quick: a fresh Python reaches its first picture sooner.
-_CHAPTER_MODULES = ("compute", "compute_widget", "conditioning", "diffusion", "history", "img2img", "parameters",
-                    "pipeline", "plots", "schedules", "styles", "widgets")
+_CHAPTER_MODULES = ("capstone", "compute", "compute_widget", "conditioning", "diffusion", "history", "img2img",
+                    "parameters", "pipeline", "plots", "schedules", "studios", "styles", "widgets")
 
 
 def __getattr__(name: str):
@@ -28,6 +28,20 @@ def __getattr__(name: str):
         globals()[name] = module
         return module
     raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
+
+
+def tshirt_studio(photo=None, pipe=None, **kwargs):
+    """Open chapter 9's t-shirt studio in one line (see `course_utils.studios.tshirt_studio`)."""
+    from .studios import tshirt_studio as _open
+
+    return _open(photo=photo, pipe=pipe, **kwargs)
+
+
+def manga_studio(photo=None, pipe=None, **kwargs):
+    """Open chapter 8's manga studio in one line (see `course_utils.studios.manga_studio`)."""
+    from .studios import manga_studio as _open
+
+    return _open(photo=photo, pipe=pipe, **kwargs)
 
 
 def __dir__() -> list[str]:
@@ -40,5 +54,5 @@ __all__ = [
     "describe_device", "fit_square", "GenerationResult", "get_device", "get_dtype", "gpu_skip",
     "hub_reachable", "image_grid", "image_to_image", "leonardo_says", "load_image", "load_pipeline", "mau",
     "REGISTRY", "setup_table", "text_to_image", "to_numpy", "to_pil", "to_tensor", "history", "pipeline",
-    "compute_widget", "img2img", "parameters",
+    "compute_widget", "img2img", "parameters", "capstone", "studios", "tshirt_studio", "manga_studio",
 ]

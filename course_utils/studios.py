@@ -322,7 +322,7 @@ class MangaStudio(_Studio):
             panels,
             captions=["The photo, inked by the filter.",
                       f"The model's manga (strength {v['strength']:.2f}, likeness {self.likeness(**v):.2f}).",
-                      "Model tones + filter lines.", None],
+                      f"Model tones + filter lines (the tones' likeness {self.likeness(**v):.2f}).", None],
             bubbles=[{"panel": 3, "text": "Mau!", "box": (0.5, 0.05, 0.94, 0.22), "tail": (0.5, 0.36)}],
             title="MAU in manga style")
 

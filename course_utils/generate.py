@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import contextlib
 import math
+import numbers
 import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 
@@ -29,6 +31,7 @@ from .saving import portable_text, save_image
 
 MAX_SEED = 2**63 - 1
 MAX_IMAGES = 16
+MAX_SIDE = 2048  # the largest height, width or image-to-image size, in pixels
 
 # callback(step_index, timestep, latents, predicted_x0): latents after the step, x̂0 from before it
 StepCallback = Callable[[int, int, torch.Tensor, torch.Tensor | None], None]
@@ -71,9 +74,13 @@ class GenerationResult:
 
 
 # --- checks ---------------------------------------------------------------------------------------
+def _is_real(value) -> bool:
+    """A Python or numpy number (``np.float32(7.5)``, ``np.int64(20)``), but not a bool."""
+    return not isinstance(value, bool | np.bool_) and isinstance(value, numbers.Real)
+
+
 def _check_int(name: str, value, lo: int, hi: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or (
-            isinstance(value, float) and (not value.is_integer())):
+    if not _is_real(value) or not (isinstance(value, numbers.Integral) or float(value).is_integer()):
         raise CourseInputError(f"{name}={value!r} must be a whole number between {lo} and {hi}.")
     value = int(value)
     if not lo <= value <= hi:
@@ -82,7 +89,7 @@ def _check_int(name: str, value, lo: int, hi: int) -> int:
 
 
 def _check_float(name: str, value, lo: float, hi: float, lo_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not _is_real(value) or not math.isfinite(float(value)):
         raise CourseInputError(f"{name}={value!r} must be a number in {'(' if lo_open else '['}{lo}, {hi}].")
     value = float(value)
     if value < lo or value > hi or (lo_open and value == lo):
@@ -100,12 +107,75 @@ def _check_prompt(name: str, prompt, tokenizer=None) -> str:
     return prompt
 
 
+def _short_repr(value, limit: int = 80) -> str:
+    r = repr(value)
+    return r if len(r) <= limit else r[:limit - 3] + "..."
+
+
+def _check_pipe(pipe, allow_none: bool = True) -> None:
+    """Refuse anything that is not a loaded diffusers pipeline (a model name, a path ...)."""
+    if pipe is None and allow_none:
+        return
+    if isinstance(pipe, str | Path) or not callable(pipe) or not all(
+            hasattr(pipe, a) for a in ("unet", "scheduler", "vae_scale_factor")):
+        model = repr(str(pipe)) if isinstance(pipe, str | Path) else '"embedded"'
+        raise CourseInputError(
+            f"pipe={_short_repr(pipe)} is not a loaded pipeline: pass one made by cu.load_pipeline() "
+            f"(pipe = cu.load_pipeline()), or leave pipe out and name the model with model={model}.")
+
+
+def _check_callback(callback) -> None:
+    if callback is not None and not callable(callback):
+        raise CourseInputError(
+            f"callback={_short_repr(callback)} is not a function: pass a function called after each step as "
+            "callback(i, t, latents, predicted_x0), or leave callback out.")
+
+
+def _refuse_diffusers_names(num_inference_steps, guidance_scale) -> None:
+    """The course's calls name these `steps` and `guidance`; diffusers' names are refused clearly."""
+    for name, ours, value in (("num_inference_steps", "steps", num_inference_steps),
+                              ("guidance_scale", "guidance", guidance_scale)):
+        if value is not None:
+            raise CourseInputError(
+                f"{name}={_short_repr(value)} is the diffusers pipeline's name; the course's functions call it "
+                f"{ours}: write {ours}={_short_repr(value)} instead.")
+
+
+def _side_multiple(pipe) -> int:
+    """Picture sides must be multiples of 8 (diffusers' check) and of the VAE's factor."""
+    return math.lcm(8, int(pipe.vae_scale_factor))
+
+
+def _check_side(name: str, value, pipe) -> int:
+    multiple = _side_multiple(pipe)
+    v = _check_int(name, value, multiple, MAX_SIDE)
+    if v % multiple:
+        lower = v // multiple * multiple
+        nearest = " or ".join(str(x) for x in (lower, lower + multiple) if multiple <= x <= MAX_SIDE)
+        raise CourseInputError(
+            f"{name}={v} must be a multiple of {multiple} (the pipeline needs sides divisible by 8, and the "
+            f"VAE shrinks each side {int(pipe.vae_scale_factor)}-fold): the nearest valid sizes are {nearest}.")
+    return v
+
+
+def _check_size(size, pipe) -> int | tuple[int, int]:
+    """Check image-to-image's `size` (a side, or (width, height)) before any picture is resized."""
+    if isinstance(size, tuple | list):
+        if len(size) != 2:
+            raise CourseInputError(
+                f"size={_short_repr(size)} must be one number (the side of a square) or a (width, height) "
+                f"pair, e.g. size=512 or size=(512, 384).")
+        return _check_side("size[0] (width)", size[0], pipe), _check_side("size[1] (height)", size[1], pipe)
+    return _check_side("size", size, pipe)
+
+
 def check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed, height, width, num_images,
                  eta, strength=None) -> dict:
     """Check every parameter of a generation call; return them cleaned up (ints, floats).
 
     Raises `CourseInputError` naming the first bad parameter, its value and the allowed range.
     """
+    _check_pipe(pipe, allow_none=False)
     prompt = _check_prompt("prompt", prompt)
     if negative_prompt is not None:
         negative_prompt = _check_prompt("negative_prompt", negative_prompt)
@@ -116,17 +186,12 @@ def check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed, height, w
     if seed is None:
         seed = random.SystemRandom().randrange(0, 2**31)
     seed = _check_int("seed", seed, 0, MAX_SEED)
-    factor = int(pipe.vae_scale_factor)
-    for name, v in (("height", height), ("width", width)):
-        v = _check_int(name, v, factor, 2048)
-        if v % factor:
-            raise CourseInputError(
-                f"{name}={v} must be a multiple of {factor} (the VAE shrinks each side {factor}-fold): "
-                f"try {max(factor, v // factor * factor)}.")
+    height = _check_side("height", height, pipe)
+    width = _check_side("width", width, pipe)
     num_images = _check_int("num_images", num_images, 1, MAX_IMAGES)
     eta = _check_float("eta", eta, 0.0, 1.0)
     out = dict(prompt=prompt, negative_prompt=negative_prompt, steps=steps, guidance=guidance, seed=seed,
-               height=int(height), width=int(width), num_images=num_images, eta=eta)
+               height=height, width=width, num_images=num_images, eta=eta)
     if strength is not None:
         out["strength"] = check_strength(strength, steps)
     return out
@@ -206,7 +271,8 @@ def _run(pipe, task: str, call_kwargs: dict, params: dict, callback: StepCallbac
 def text_to_image(prompt: str, *, negative_prompt: str | None = None, steps: int | None = None,
                   guidance: float | None = None, seed: int | None = 0, height: int | None = None,
                   width: int | None = None, num_images: int = 1, eta: float = 0.0, pipe=None,
-                  model: str = "auto", callback: StepCallback | None = None) -> GenerationResult:
+                  model: str = "auto", callback: StepCallback | None = None,
+                  num_inference_steps=None, guidance_scale=None) -> GenerationResult:
     """Make pictures from a prompt, reproducibly.
 
     Parameters
@@ -216,14 +282,20 @@ def text_to_image(prompt: str, *, negative_prompt: str | None = None, steps: int
     steps : denoising steps (>= 1; default: the model's, 20 for the embedded model).
     guidance : classifier-free guidance scale (>= 0; 0 and 1 both switch guidance off).
     seed : the seed of the initial noise (0 .. 2**63-1); ``None`` draws one and records it.
-    height, width : picture size in pixels, multiples of the VAE factor (default: the model's).
+    height, width : picture size in pixels, multiples of 8 (default: the model's).
     num_images : 1 to 16; picture i equals a single picture made with ``seed + i``.
     callback : called after each step as ``callback(i, t, latents, predicted_x0)`` (CPU tensors,
         shape (num_images, 4, height/f, width/f)).
 
+    num_inference_steps, guidance_scale : diffusers' names, refused with a message: use ``steps`` and
+        ``guidance``.
+
     Returns a `GenerationResult` (``.images``, ``.image``, ``.params``, ``.seconds``).
     """
-    pipe = pipe or load_pipeline(model, "text-to-image", verbose=False)
+    _refuse_diffusers_names(num_inference_steps, guidance_scale)
+    _check_pipe(pipe)
+    _check_callback(callback)
+    pipe = pipe if pipe is not None else load_pipeline(model, "text-to-image", verbose=False)
     info = pipe.course_model if hasattr(pipe, "course_model") else None
     steps = steps if steps is not None else getattr(info, "steps", 20)
     guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)
@@ -241,26 +313,32 @@ def text_to_image(prompt: str, *, negative_prompt: str | None = None, steps: int
 def image_to_image(image, prompt: str, *, strength: float = 0.6, negative_prompt: str | None = None,
                    steps: int | None = None, guidance: float | None = None, seed: int | None = 0,
                    size: int | tuple[int, int] | None = None, num_images: int = 1, eta: float = 0.0,
-                   pipe=None, model: str = "auto", callback: StepCallback | None = None) -> GenerationResult:
+                   pipe=None, model: str = "auto", callback: StepCallback | None = None,
+                   num_inference_steps=None, guidance_scale=None) -> GenerationResult:
     """Redraw `image` (a path, PIL image or array) following `prompt`.
 
     ``strength`` in (0, 1] sets how much noise is added to the picture first: the pipeline runs only
     ``int(steps x strength)`` denoising steps, and ``strength=1`` ignores the picture entirely.
     The picture is centre-cropped to a square and resized to the model's resolution unless
-    ``size`` (an int or (width, height)) says otherwise. Other parameters as in `text_to_image`.
+    ``size`` (an int or (width, height), multiples of 8 up to 2048) says otherwise; it is checked
+    before the picture is resized. Other parameters as in `text_to_image`.
     """
-    pipe = as_image_to_image(pipe or load_pipeline(model, "image-to-image", verbose=False))
+    _refuse_diffusers_names(num_inference_steps, guidance_scale)
+    _check_pipe(pipe)
+    _check_callback(callback)
+    if strength is None:
+        raise CourseInputError(
+            "strength=None: strength must be a number in (0, 1], how much of the picture is redrawn "
+            "(e.g. strength=0.6, the default; 1 ignores the picture).")
+    strength = _check_float("strength", strength, 0.0, 1.0, lo_open=True)
+    pipe = as_image_to_image(pipe if pipe is not None else load_pipeline(model, "image-to-image", verbose=False))
     info = getattr(pipe, "course_model", None)
     steps = steps if steps is not None else getattr(info, "steps", 20)
     guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)
     res = getattr(info, "resolution", pipe.unet.config.sample_size * pipe.vae_scale_factor)
+    size = _check_size(res if size is None else size, pipe)  # before any resize: size=40000 is refused here
     img = load_image(image)
-    if size is None:
-        img = fit_square(img, res)
-    elif isinstance(size, int):
-        img = fit_square(img, size)
-    else:
-        img = load_image(img, size=size)
+    img = fit_square(img, size) if isinstance(size, int) else load_image(img, size=size)
     p = check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed, img.height, img.width,
                      num_images, eta, strength=strength)
     call = dict(image=img, prompt=[p["prompt"]] * p["num_images"],

@@ -62,7 +62,7 @@ def test_callback_gets_latents_and_x0_each_step(pipe):
     (dict(guidance=float("nan")), r"guidance=nan must be a number"),
     (dict(seed=-3), r"seed=-3 is out of range"),
     (dict(seed="abc"), r"seed='abc' must be a whole number"),
-    (dict(height=15), r"height=15 must be a multiple of 2 .*try 14"),
+    (dict(height=15), r"height=15 must be a multiple of 8 .*nearest valid sizes are 8 or 16"),
     (dict(width=0), r"width=0 is out of range"),
     (dict(num_images=17), r"num_images=17 is out of range"),
     (dict(eta=-0.1), r"eta=-0.1 is out of range"),
@@ -99,3 +99,132 @@ def test_image_to_image_accepts_a_text_to_image_pipeline(pipe):
     src = Image.new("RGB", (32, 32), (200, 100, 50))
     r = G.image_to_image(src, "a cat", strength=1.0, pipe=pipe, steps=2, seed=0, size=16)
     assert r.params["denoising_steps_run"] == 2
+
+
+# --- every bad input gets a clear message (sizes, numpy numbers, wrong objects, diffusers' names) ---
+def _src():
+    return Image.fromarray((np.random.default_rng(0).random((40, 60, 3)) * 255).astype("uint8"))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    # the tiny model's VAE factor is 2, but diffusers refuses sides that are not multiples of 8
+    (dict(height=60), r"height=60 must be a multiple of 8 .*nearest valid sizes are 56 or 64"),
+    (dict(width=68), r"width=68 must be a multiple of 8 .*nearest valid sizes are 64 or 72"),
+    (dict(height=2044), r"height=2044 must be a multiple of 8 .*2040 or 2048"),
+    (dict(width=4096), r"width=4096 is out of range: it must be between 8 and 2048"),
+])
+def test_sides_must_be_multiples_of_8(pipe, kwargs, match):
+    with pytest.raises(CourseInputError, match=match):
+        G.text_to_image("a cat", pipe=pipe, steps=1, **dict(dict(height=16, width=16), **kwargs))
+
+
+@pytest.mark.parametrize("size, match", [
+    (60, r"size=60 must be a multiple of 8 .*56 or 64"),
+    ((16, 68), r"size\[1\] \(height\)=68 must be a multiple of 8 .*64 or 72"),
+    ((16, 16, 3), r"size=\(16, 16, 3\) must be one number .* or a \(width, height\) pair"),
+    ("big", r"size='big' must be a whole number between 8 and 2048"),
+])
+def test_image_to_image_size_must_be_valid(pipe, size, match):
+    with pytest.raises(CourseInputError, match=match):
+        G.image_to_image(_src(), "a cat", pipe=pipe, steps=2, size=size)
+
+
+@pytest.mark.parametrize("size, match", [
+    (40000, r"size=40000 is out of range: it must be between 8 and 2048"),
+    ((40000, 16), r"size\[0\] \(width\)=40000 is out of range"),
+])
+def test_image_to_image_size_is_checked_before_any_resize(pipe, monkeypatch, size, match):
+    def no_resize(*args, **kwargs):
+        raise AssertionError("the picture was resized before size was checked")
+
+    monkeypatch.setattr(G, "fit_square", no_resize)
+    monkeypatch.setattr(G, "load_image", no_resize)
+    with pytest.raises(CourseInputError, match=match):
+        G.image_to_image(_src(), "a cat", pipe=pipe, steps=2, size=size)
+
+
+def test_image_to_image_strength_none_is_a_clear_message(pipe):
+    with pytest.raises(CourseInputError, match=r"strength=None: strength must be a number in \(0, 1\]"):
+        G.image_to_image(_src(), "a cat", strength=None, pipe=pipe, steps=2, size=16)
+
+
+def test_numpy_numbers_are_accepted_like_python_numbers(pipe):
+    a = G.text_to_image("a cat", pipe=pipe, steps=np.int64(2), guidance=np.float32(7.5), seed=np.int64(20),
+                        height=np.int64(16), width=np.int32(16), num_images=np.int64(1), eta=np.float32(0.0))
+    b = G.text_to_image("a cat", pipe=pipe, steps=2, guidance=7.5, seed=20, height=16, width=16)
+    assert a.image.tobytes() == b.image.tobytes()
+    assert a.params["steps"] == 2 and type(a.params["steps"]) is int
+    assert a.params["guidance"] == 7.5 and type(a.params["guidance"]) is float
+    assert a.params["seed"] == 20 and type(a.params["seed"]) is int
+    c = G.image_to_image(_src(), "a cat", strength=np.float32(0.5), pipe=pipe, steps=np.int64(4),
+                         guidance=np.float64(3.0), seed=np.int64(1), size=np.int64(16))
+    d = G.image_to_image(_src(), "a cat", strength=0.5, pipe=pipe, steps=4, guidance=3.0, seed=1, size=16)
+    assert c.image.size == (16, 16) and c.params["denoising_steps_run"] == 2
+    assert c.image.tobytes() == d.image.tobytes()
+    e = G.image_to_image(_src(), "a cat", strength=1.0, pipe=pipe, steps=2, size=(np.int64(16), np.int64(24)))
+    assert e.image.size == (16, 24)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(steps=True), r"steps=True must be a whole number"),
+    (dict(steps=np.bool_(True)), r"steps=.*True.* must be a whole number"),
+    (dict(guidance=True), r"guidance=True must be a number"),
+    (dict(seed=np.bool_(False)), r"seed=.*False.* must be a whole number"),
+    (dict(height=True), r"height=True must be a whole number"),
+])
+def test_booleans_are_still_refused(pipe, kwargs, match):
+    with pytest.raises(CourseInputError, match=match):
+        G.text_to_image("a cat", **dict(dict(pipe=pipe, steps=2, height=16, width=16), **kwargs))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(strength=True), r"strength=True must be a number in \(0.0, 1.0\]"),
+    (dict(strength=np.bool_(True)), r"strength=.*True.* must be a number"),
+    (dict(size=True), r"size=True must be a whole number"),
+])
+def test_image_to_image_booleans_are_refused(pipe, kwargs, match):
+    with pytest.raises(CourseInputError, match=match):
+        G.image_to_image(_src(), "a cat", **dict(dict(pipe=pipe, steps=2, size=16), **kwargs))
+
+
+@pytest.mark.parametrize("call", ["text", "image"])
+def test_a_string_pipe_says_to_load_a_pipeline(call, monkeypatch):
+    def no_load(*args, **kwargs):
+        raise AssertionError("nothing should be loaded")
+
+    monkeypatch.setattr(G, "load_pipeline", no_load)
+    match = r"pipe='embedded' is not a loaded pipeline: pass one made by cu\.load_pipeline\(\).*model='embedded'"
+    with pytest.raises(CourseInputError, match=match):
+        if call == "text":
+            G.text_to_image("a cat", pipe="embedded")
+        else:
+            G.image_to_image(_src(), "a cat", pipe="embedded")
+    with pytest.raises(CourseInputError, match=r"pipe=42 is not a loaded pipeline.*model=\"embedded\""):
+        G.text_to_image("a cat", pipe=42)
+
+
+def test_check_inputs_refuses_a_missing_pipeline():
+    with pytest.raises(CourseInputError, match=r"pipe=None is not a loaded pipeline"):
+        G.check_inputs(None, "a cat", None, 2, 7.5, 0, 16, 16, 1, 0.0)
+
+
+@pytest.mark.parametrize("call", ["text", "image"])
+def test_a_callback_that_is_not_callable(pipe, call):
+    with pytest.raises(CourseInputError, match=r"callback='print' is not a function: pass a function called"):
+        if call == "text":
+            G.text_to_image("a cat", pipe=pipe, steps=2, height=16, width=16, callback="print")
+        else:
+            G.image_to_image(_src(), "a cat", pipe=pipe, steps=2, size=16, callback="print")
+
+
+@pytest.mark.parametrize("call", ["text", "image"])
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(num_inference_steps=20), r"num_inference_steps=20 is the diffusers pipeline's name.*write steps=20"),
+    (dict(guidance_scale=7.5), r"guidance_scale=7.5 is the diffusers pipeline's name.*write guidance=7.5"),
+])
+def test_diffusers_keyword_names_point_to_the_course_names(pipe, call, kwargs, match):
+    with pytest.raises(CourseInputError, match=match):
+        if call == "text":
+            G.text_to_image("a cat", pipe=pipe, height=16, width=16, **kwargs)
+        else:
+            G.image_to_image(_src(), "a cat", pipe=pipe, size=16, **kwargs)

@@ -44,8 +44,21 @@ def png_bytes(img: Image.Image, scale: int = 1) -> bytes:
 
 
 def slider(description: str, value, lo, hi, step=1, **kw) -> W.Widget:
-    """An int or float slider with ``continuous_update=False`` and a readable label width."""
-    cls = W.IntSlider if all(isinstance(v, int) for v in (value, lo, hi, step)) else W.FloatSlider
+    """An int or float slider with ``continuous_update=False`` and a readable label width.
+
+    A starting `value` outside ``lo .. hi`` (or not a number) is refused with a `CourseInputError`:
+    ipywidgets would move it to the nearest end without a word, and the picture would not show the
+    setting that was asked for.
+    """
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not lo <= value <= hi:
+        raise CourseInputError(
+            f"{description}: the starting value {value!r} is outside the slider's range {lo} to {hi}; "
+            f"start it at a number from {lo} to {hi}.")
+    integral = all(isinstance(v, numbers.Integral) for v in (lo, hi, step)) and float(value).is_integer()
+    cls = W.IntSlider if integral else W.FloatSlider
+    value = int(value) if integral else float(value)
     return cls(value=value, min=lo, max=hi, step=step, description=description, continuous_update=False,
                style={"description_width": "initial"}, layout=W.Layout(width="420px"), **kw)
 
@@ -235,10 +248,10 @@ def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None,
         prompt=_prompt_box(prompt),
         start=W.Dropdown(options=START_OPTIONS, value=start, description="start from",
                          style={"description_width": "initial"}, layout=W.Layout(width="420px")),
-        guidance=slider("guidance scale", float(guidance), 0.0, 15.0, 0.5),
-        steps=slider("steps", int(steps), 1, 50),
-        seed=slider("seed", int(seed), 0, 99),
-        strength=slider("strength", float(strength), 0.05, 1.0, 0.05),
+        guidance=slider("guidance scale", guidance, 0.0, 15.0, 0.5),
+        steps=slider("steps", steps, 1, 50),
+        seed=slider("seed", seed, 0, 99),
+        strength=slider("strength", strength, 0.05, 1.0, 0.05),
     )
     for c in controls.values():  # one label width, so that the sliders line up
         c.style.description_width = "100px"

@@ -95,3 +95,17 @@ def test_comparison_grid_and_explorer(tiny_pipe):
         widgets.comparison_grid(tiny_pipe, "a cat", "seed", "seed")
     with pytest.raises(widgets.CourseInputError, match="choose one of"):
         widgets.comparison_grid(tiny_pipe, "a cat", "colour", "seed")
+
+
+def test_a_starting_value_outside_the_slider_is_refused_not_moved(tiny_pipe):
+    import numpy as np
+
+    for value in (60, -1, "20", None, True):
+        with pytest.raises(CourseInputError, match="outside the slider's range 0 to 50"):
+            slider("seed", value, 0, 50)
+    assert slider("seed", np.int64(7), 0, 50).value == 7 and type(slider("seed", 7, 0, 50).value) is int
+    assert slider("guidance", 7, 0.0, 15.0, 0.5).value == 7.0
+    with pytest.raises(CourseInputError, match="guidance scale: the starting value 40"):
+        widgets.parameter_dashboard(tiny_pipe, "a cat", guidance=40)
+    with pytest.raises(CourseInputError, match="steps: the starting value 0"):
+        widgets.parameter_dashboard(tiny_pipe, "a cat", steps=0)

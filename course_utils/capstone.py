@@ -99,6 +99,7 @@ def identity(photo, picture) -> float:
     """
     from PIL import Image
 
+    from .images import fit_square
     from .minisd.metrics import grey_ssim
 
     ref = photo_square(photo, 64)
@@ -107,8 +108,6 @@ def identity(photo, picture) -> float:
         pic = pic.convert("RGBA")
         sheet = Image.new("RGBA", pic.size, (255, 255, 255, 255))
         pic = Image.alpha_composite(sheet, pic)
-    from .images import fit_square
-
     return grey_ssim(ref, fit_square(pic.convert("RGB"), 64))
 
 

@@ -158,8 +158,7 @@ class TshirtStudio(_Studio):
             else:
                 picture = self.redraw(photo, strength, seed)
                 method = cutout if cutout != "auto" else _auto_cutout(picture)
-            cat = S.remove_background(picture, method=method, tolerance=S.PRESETS[preset]["tolerance"]
-                                      if method == "ellipse" else 20)
+            cat = S.remove_background(picture, method=method, tolerance=20)  # the model's soft edges go with the wall
             cat = S.crop_to_subject(erode(cat, 1) if method == "flood" else cat)
             look = S.PRESETS[preset]
             sprite = S.make_sprite(cat, preset, remove_bg=False, grid=min(grid, max(cat.size)),

@@ -139,7 +139,7 @@ def photo_round_trip(pipe, size: int = D.SIZE) -> dict:
 
     out = {}
     for name, photo in P.held_out_photos(size).items():
-        back = Mx.vae_round_trip(pipe.vae, photo)
+        back = _vae_round_trip(pipe, [photo])[0]
         out[name] = {"ssim": Mx.grey_ssim(photo, back), "ciede2000": Mx.colour_error(photo, back)}
     return out
 
@@ -151,7 +151,7 @@ def drawn_round_trip(pipe, n: int = 192) -> dict:
     imgs += [D.render(D.portrait_spec(rng), seed=k) for k in range(n - n // 2)]
     s, e = [], []
     for img in imgs:
-        back = Mx.vae_round_trip(pipe.vae, img)
+        back = _vae_round_trip(pipe, [img])[0]
         s.append(Mx.grey_ssim(img, back))
         e.append(Mx.colour_error(img, back))
     return {"n": n, "ssim": float(np.median(s)), "ciede2000": float(np.median(e))}
@@ -159,7 +159,7 @@ def drawn_round_trip(pipe, n: int = 192) -> dict:
 
 # Image-to-image on photos: a strength keeps the photo (identity) and takes the prompt's style at once when
 TRADEOFF = {"identity": 0.5, "style_pct": 75.0}
-TRADEOFF_STYLES = {"manga": "manga", "pixel": "pixel"}
+TRADEOFF_STYLES = ("manga", "pixel")
 STRENGTHS = tuple(round(0.1 * k, 1) for k in range(1, 11))
 
 
@@ -174,13 +174,14 @@ def photo_tradeoff(pipe, judge, seeds: int = 8, sizes=(64, 128), strengths=STREN
     against the photo, at the model's 64 pixels) and the share of pictures whose style the judge reads as
     asked, per strength."""
     from course_utils.generate import image_to_image
+    from course_utils.images import fit_square
 
     from . import photos as P
 
     out = {}
     for name in P.HELD_OUT:
         photo = P.load(name)
-        ref = P.fit_square(photo, D.SIZE)
+        ref = fit_square(photo, D.SIZE)
         for style in TRADEOFF_STYLES:
             truth = {"fur": "ginger", "background": "green" if style == "pixel" else "yellow", "pattern": "tabby"}
             for size in sizes if name == "chelsea" else sizes[:1]:  # larger working sizes on MAU only
@@ -190,7 +191,7 @@ def photo_tradeoff(pipe, judge, seeds: int = 8, sizes=(64, 128), strengths=STREN
                                           size=size, pipe=pipe).images
                     small = [i.resize((D.SIZE, D.SIZE), Image.Resampling.LANCZOS) for i in imgs]
                     ids = [Mx.grey_ssim(ref, i) for i in small]
-                    styles = Mx.close_up_style(judge, small, truth)
+                    styles = Mx.read_style(judge, small, truth)
                     rows.append({"strength": st, "identity": float(np.median(ids)),
                                  "style_pct": 100.0 * float(np.mean([x == style for x in styles]))})
                 out[f"{name}/{style}/{size}"] = rows
@@ -246,13 +247,14 @@ def recipe_choice(res: dict, style: str, photo: str = "chelsea") -> dict | None:
 def _photo_grid(pipe, res: dict) -> None:
     """The committed picture of what the model keeps of MAU: photo | round trip | strengths, per style."""
     from course_utils.generate import image_to_image
+    from course_utils.images import fit_square
 
     from . import photos as P
 
     photo = P.load("chelsea")
-    ref = P.fit_square(photo, D.SIZE)
+    ref = fit_square(photo, D.SIZE)
     tile = 128
-    cols = [ref, Mx.vae_round_trip(pipe.vae, ref)]
+    cols = [ref, _vae_round_trip(pipe, [ref])[0]]
     rows = []
     for style in TRADEOFF_STYLES:
         size = chosen_size(res, style)

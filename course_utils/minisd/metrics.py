@@ -320,15 +320,7 @@ def colour_error(a, b) -> float:
     return float(deltaE_ciede2000(rgb2lab(_rgb(a) / 255.0), rgb2lab(_rgb(b) / 255.0)).mean())
 
 
-@torch.no_grad()
-def vae_round_trip(vae, img: Image.Image) -> Image.Image:
-    """`img` encoded to latents (the posterior mean) and decoded again: what image-to-image starts from."""
-    x = torch.from_numpy(_rgb(img)).permute(2, 0, 1)[None].to(vae.dtype) / 127.5 - 1
-    y = vae.decode(vae.encode(x.to(vae.device)).latent_dist.mean).sample.float().cpu()
-    return Image.fromarray(((y[0].clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).numpy())
-
-
-def close_up_style(judge: ClipJudge, images, truth: dict) -> list[str]:
+def read_style(judge: ClipJudge, images, truth: dict) -> list[str]:
     """The style the judge reads in each picture (a close-up of a face too: its image tower has seen
     them), comparing prompts that differ in the style word only."""
     prompts = [D.prompt_for(truth["fur"], truth["background"], s, truth.get("pattern", "solid"))

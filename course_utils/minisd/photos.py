@@ -17,7 +17,7 @@ from PIL import Image
 
 from . import data as D
 
-# name -> (package, loader). Colour photos first, then grey ones (tinted at random when used).
+# Colour photos first, then grey ones (tinted at random when used); `load` finds each by name.
 TRAIN = ("astronaut", "retina", "hubble_deep_field", "immunohistochemistry",
          "camera", "brick", "grass", "gravel", "coins")
 HELD_OUT = ("chelsea", "coffee", "rocket", "grace_hopper")  # chelsea is MAU; never trained on
@@ -38,16 +38,10 @@ def load(name: str) -> Image.Image:
     return Image.fromarray(a[..., :3])
 
 
-def fit_square(img: Image.Image, size: int) -> Image.Image:
-    """The largest centred square of `img`, resized to `size` (as `cu.fit_square` does)."""
-    w, h = img.size
-    s = min(w, h)
-    box = ((w - s) // 2, (h - s) // 2, (w - s) // 2 + s, (h - s) // 2 + s)
-    return img.crop(box).resize((size, size), Image.Resampling.LANCZOS)
-
-
 def held_out_photos(size: int = D.SIZE) -> dict[str, Image.Image]:
     """The held-out photos at `size` pixels, centred squares: what the round-trip bounds are measured on."""
+    from course_utils.images import fit_square
+
     return {name: fit_square(load(name), size) for name in HELD_OUT}
 
 

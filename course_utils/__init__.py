@@ -14,6 +14,7 @@ from .generate import GenerationResult, check_inputs, image_to_image, text_to_im
 from .images import fit_square, image_grid, load_image, mau, to_numpy, to_pil, to_tensor
 from .models import REGISTRY, choose_model, hub_reachable, load_pipeline
 from .paths import ASSETS, REPO_ROOT, output_dir
+from .settings import settings_table
 from .setup_check import check_setup, setup_table
 
 # The chapter modules load on first use (``cu.styles``, ``from course_utils import img2img``), so that
@@ -53,6 +54,6 @@ __all__ = [
     "conditioning", "callout", "check_inputs", "check_setup", "choose_model", "CourseInputError", "CourseSetupError",
     "describe_device", "fit_square", "GenerationResult", "get_device", "get_dtype", "gpu_skip",
     "hub_reachable", "image_grid", "image_to_image", "leonardo_says", "load_image", "load_pipeline", "mau",
-    "REGISTRY", "setup_table", "text_to_image", "to_numpy", "to_pil", "to_tensor", "history", "pipeline",
-    "compute_widget", "img2img", "parameters", "capstone", "studios", "tshirt_studio", "manga_studio",
+    "REGISTRY", "settings_table", "setup_table", "text_to_image", "to_numpy", "to_pil", "to_tensor", "history",
+    "pipeline", "compute_widget", "img2img", "parameters", "capstone", "studios", "tshirt_studio", "manga_studio",
 ]

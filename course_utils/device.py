@@ -2,9 +2,10 @@
 
 Taught in: chapter 0 (welcome: checking your setup) and chapter 6 (compute requirements).
 
-The rule: a CUDA GPU computes in float16 (bfloat16 where the card supports it and fp16 is not
-asked for), Apple's MPS in float16, and the CPU always in float32: CPUs have no fast float16
-arithmetic, and Stable Diffusion's VAE overflows in float16 on some inputs anyway.
+The rule: a CUDA GPU computes in bfloat16 where the card supports it (NVIDIA Ampere, 2020, and
+later: as fast as float16, with float32's range, so Stable Diffusion's VAE cannot overflow into a
+black picture) and in float16 on older cards; Apple's MPS in float16; the CPU always in float32:
+CPUs have no fast half-precision arithmetic.
 Set ``COURSE_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) and ``COURSE_DTYPE`` (``float32``,
 ``float16``, ``bfloat16``) to override the choice.
 """
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 import torch
 
 from .errors import CourseInputError
+from .settings import cpu_thread_setting
 
 _DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
            "fp16": torch.float16, "half": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
@@ -82,7 +84,7 @@ def get_dtype(device: str | torch.device | None = None, dtype: str | torch.dtype
                 "(CPUs have no fast half-precision arithmetic). Leave dtype unset or use 'float32'.")
         return requested
     if dev.type == "cuda":
-        return torch.float16
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if dev.type == "mps":
         return torch.float16
     return torch.float32
@@ -136,19 +138,15 @@ def cpu_threads(module: torch.nn.Module | None = None) -> Iterator[int]:
     hand-over per operation, which on a 2-core machine made a 20-step picture up to twice as slow as
     on a single thread (and much slower still while another program kept the other core busy).
     Real Stable Diffusion does millions of times more work per operation, so it keeps every thread.
-    ``COURSE_CPU_THREADS=<n>`` sets the count for small models instead. Yields the count in force.
+    ``COURSE_CPU_THREADS=<n>`` (1 up to the number of cores; anything else raises `CourseSetupError`)
+    sets the count for small models instead. Yields the count in force.
     """
     before = torch.get_num_threads()
     on_cpu = module is None or all(p.device.type == "cpu" for p in module.parameters())
     small = module is not None and sum(p.numel() for p in module.parameters()) < SMALL_MODEL_PARAMS
     want = before
     if on_cpu and small:
-        setting = os.environ.get("COURSE_CPU_THREADS", "1")
-        try:
-            want = max(1, int(setting))
-        except ValueError as e:
-            raise CourseInputError(f"COURSE_CPU_THREADS={setting!r} must be a whole number of threads, "
-                                   "such as 1 or 2.") from e
+        want = cpu_thread_setting() or 1
     if want != before:
         torch.set_num_threads(want)
     try:

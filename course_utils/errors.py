@@ -12,3 +12,7 @@ class CourseInputError(ValueError):
 
 class CourseSetupError(RuntimeError):
     """Something the course needs is missing (a model, a package, a GPU): the message says how to fix it."""
+
+
+class CourseWarning(UserWarning):
+    """Something works but will disappoint (a slow or badly sized picture): the message says why and what to do."""

@@ -4,17 +4,23 @@ Taught in: chapter 4 (the pipeline), chapter 5 (image-to-image) and chapter 7 (t
 
 Every parameter is checked before any work starts, and a bad one raises `CourseInputError`
 naming the parameter, its value and the allowed range. Noise comes from a seeded CPU
-``torch.Generator``, so the same seed and parameters remake the same picture on the same machine
-and library versions (not across different hardware: GPUs and CPUs round differently).
+``torch.Generator``, so the same seed and parameters remake the same picture, byte for byte, on the
+same machine with the same library versions and the same number of CPU threads. What changes the
+order of the arithmetic changes the rounding: measured with the embedded model, 1 against 2 threads,
+and a picture made alone against the same picture in a batch of 4, differ by at most one level of 255
+in a pixel. Another GPU, or a CPU against a GPU, can differ visibly.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import math
 import numbers
 import random
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +30,7 @@ import torch
 from PIL import Image, PngImagePlugin
 
 from .device import cpu_threads
-from .errors import CourseInputError, CourseSetupError
+from .errors import CourseInputError, CourseSetupError, CourseWarning
 from .images import fit_square, image_grid, load_image
 from .models import as_image_to_image, load_pipeline
 from .saving import portable_text, save_image
@@ -169,6 +175,51 @@ def _check_size(size, pipe) -> int | tuple[int, int]:
     return _check_side("size", size, pipe)
 
 
+#: Warn before a CPU call estimated to take longer than this (seconds).
+SLOW_CPU_SECONDS = 30.0
+
+
+@functools.lru_cache(maxsize=64)
+def _unet_call_flops(config_json: str, latent_h: int, latent_w: int) -> float:
+    from diffusers import UNet2DConditionModel
+
+    from .compute import unet_flops
+
+    with torch.device("meta"):
+        unet = UNet2DConditionModel.from_config(json.loads(config_json))
+    return unet_flops(unet, (latent_h, latent_w))
+
+
+def estimate_cpu_seconds(pipe, height: int, width: int, steps: int, unet_batch: int) -> float:
+    """Seconds a CPU needs at least for `steps` U-Net calls at this size: the U-Net's FLOPs (counted
+    on the meta device, chapter 6) at `compute.DEFAULT_CPU_FLOP_RATE`, the rate chapter 6 measured
+    for Stable Diffusion on the course's 2-core machine. Small models run below that rate, so the
+    real time is longer."""
+    from .compute import DEFAULT_CPU_FLOP_RATE
+
+    f = int(pipe.vae_scale_factor)
+    config = json.dumps(dict(pipe.unet.config), sort_keys=True, default=str)
+    return steps * unet_batch * _unet_call_flops(config, height // f, width // f) / DEFAULT_CPU_FLOP_RATE
+
+
+def warn_about_size(pipe, height: int, width: int, steps: int, unet_batch: int, native: int) -> None:
+    """Warn (`CourseWarning`) for a size far from the model's own, or one that takes long on a CPU."""
+    if max(height, width) >= 2 * native or 2 * min(height, width) <= native:
+        warnings.warn(CourseWarning(
+            f"{width} x {height} pixels is far from the {native} x {native} this model was trained on. A model "
+            f"draws its subject at the scale it learnt: much larger, it repeats or cuts it (a grid of cats); much "
+            f"smaller, it loses it. Leave height and width out to draw at {native} x {native}."), stacklevel=3)
+    if pipe.device.type == "cpu" and height * width > native * native:
+        seconds = estimate_cpu_seconds(pipe, height, width, steps, unet_batch)
+        if seconds > SLOW_CPU_SECONDS:
+            took = f"{seconds / 60:.0f} minutes" if seconds >= 90 else f"{seconds:.0f} seconds"
+            warnings.warn(CourseWarning(
+                f"{width} x {height} pixels with {steps} steps will take at least about {took} on this CPU "
+                f"(the U-Net's work, {steps} x {unet_batch} calls, at chapter 6's CPU rate of "
+                f"{0.2:g} TFLOP/s). Interrupt the kernel (■) to stop it; a smaller picture or fewer steps is "
+                "faster."), stacklevel=3)
+
+
 def check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed, height, width, num_images,
                  eta, strength=None) -> dict:
     """Check every parameter of a generation call; return them cleaned up (ints, floats).
@@ -235,7 +286,7 @@ def _capture_x0(scheduler):
 
 
 def _generators(seed: int, n: int) -> list[torch.Generator]:
-    # one CPU generator per picture: picture i of a batch equals a single picture made with seed + i
+    # one CPU generator per picture: picture i of a batch starts from the noise of seed + i
     return [torch.Generator("cpu").manual_seed(seed + i) for i in range(n)]
 
 
@@ -283,7 +334,8 @@ def text_to_image(prompt: str, *, negative_prompt: str | None = None, steps: int
     guidance : classifier-free guidance scale (>= 0; 0 and 1 both switch guidance off).
     seed : the seed of the initial noise (0 .. 2**63-1); ``None`` draws one and records it.
     height, width : picture size in pixels, multiples of 8 (default: the model's).
-    num_images : 1 to 16; picture i equals a single picture made with ``seed + i``.
+    num_images : 1 to 16; picture i starts from the noise of ``seed + i``, so a single picture made with
+        that seed matches it (to within one level of 255: a batch rounds a little differently).
     callback : called after each step as ``callback(i, t, latents, predicted_x0)`` (CPU tensors,
         shape (num_images, 4, height/f, width/f)).
 
@@ -307,6 +359,7 @@ def text_to_image(prompt: str, *, negative_prompt: str | None = None, steps: int
                 negative_prompt=None if p["negative_prompt"] is None else [p["negative_prompt"]] * p["num_images"],
                 num_inference_steps=p["steps"], guidance_scale=p["guidance"], height=p["height"],
                 width=p["width"], eta=p["eta"], generator=_generators(p["seed"], p["num_images"]))
+    warn_about_size(pipe, p["height"], p["width"], p["steps"], p["num_images"] * (2 if p["guidance"] > 1 else 1), size)
     return _run(pipe, "text-to-image", call, p, callback)
 
 
@@ -346,4 +399,6 @@ def image_to_image(image, prompt: str, *, strength: float = 0.6, negative_prompt
                 strength=p["strength"], num_inference_steps=p["steps"], guidance_scale=p["guidance"],
                 eta=p["eta"], generator=_generators(p["seed"], p["num_images"]))
     p["denoising_steps_run"] = int(p["steps"] * p["strength"])
+    warn_about_size(pipe, img.height, img.width, max(1, p["denoising_steps_run"]),
+                    p["num_images"] * (2 if p["guidance"] > 1 else 1), res)
     return _run(pipe, "image-to-image", call, p, callback)

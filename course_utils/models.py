@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,7 @@ os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
 from .device import get_device, get_dtype  # noqa: E402
 from .errors import CourseInputError, CourseSetupError  # noqa: E402
+from .settings import LOADING, check_settings, setting  # noqa: E402
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 EMBEDDED_DIR = ASSETS / "models" / "minisd-cats"
@@ -79,22 +82,53 @@ def hub_offline_flag() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def hub_reachable(timeout: float = 0.5) -> bool:
-    """Can the Hugging Face hub be reached? Answers within `timeout` seconds, never hangs.
+def _endpoint() -> tuple[str, str, int]:
+    """The hub's address: ``HF_ENDPOINT`` (a mirror) or huggingface.co, as (base URL, host, port)."""
+    from urllib.parse import urlsplit
 
-    A plain TCP connection to the hub's port 443: no request is sent and nothing is downloaded.
+    base = (os.environ.get("HF_ENDPOINT", "").strip() or "https://huggingface.co").rstrip("/")
+    parts = urlsplit(base if "://" in base else "https://" + base)
+    try:
+        port = parts.port or (80 if parts.scheme == "http" else 443)
+    except ValueError:  # a port that is not a number
+        port = 443
+    return f"{parts.scheme}://{parts.netloc}{parts.path}", parts.hostname or "", port
+
+
+def _resolve(host: str, port: int, timeout: float) -> list:
+    """``socket.getaddrinfo`` with a deadline: the system's own lookup can wait half a minute on a
+    network that drops packets, so it runs in a background thread that is abandoned at `timeout`."""
+    found: list = []
+
+    def lookup():
+        try:
+            found.extend(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except (OSError, UnicodeError):
+            pass
+
+    worker = threading.Thread(target=lookup, daemon=True)
+    worker.start()
+    worker.join(timeout)
+    return list(found) if not worker.is_alive() else []
+
+
+def hub_reachable(timeout: float = 0.5) -> bool:
+    """Can the Hugging Face hub be reached? Answers within about `timeout` seconds, never hangs.
+
+    The name lookup (DNS) and a TCP connection to the hub's port share the time; no request is sent.
+    `hub_answers` asks the hub itself before a download.
     """
     if hub_offline_flag():
         return False
-    host = os.environ.get("HF_ENDPOINT", "https://huggingface.co").split("://")[-1].split("/")[0]
-    try:
-        infos = socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
-    except (OSError, UnicodeError):
-        return False
-    for family, kind, proto, _, addr in infos[:2]:
+    deadline = time.monotonic() + timeout
+    _, host, port = _endpoint()
+    for family, kind, proto, _, addr in _resolve(host, port, timeout)[:2]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
         try:
             with socket.socket(family, kind, proto) as s:
-                s.settimeout(timeout)
+                s.settimeout(left)
                 s.connect(addr)
                 return True
         except OSError:
@@ -102,17 +136,122 @@ def hub_reachable(timeout: float = 0.5) -> bool:
     return False
 
 
-def is_cached(source: str) -> bool:
-    """Are a hub model's files in the local cache? Looks only at the disk."""
-    if Path(source).is_dir():
-        return (Path(source) / "model_index.json").exists()
+def hub_answers(source: str, timeout: float = 3.0) -> tuple[bool, str]:
+    """Does the hub answer for model `source`? An HTTP HEAD of its page in the hub's API, within
+    `timeout` seconds. Returns ``(ok, why)``: why names the status or the failure in words."""
+    import urllib.error
+    import urllib.request
+
+    base, _, _ = _endpoint()
+    request = urllib.request.Request(f"{base}/api/models/{source}", method="HEAD",
+                                     headers={"User-Agent": "course_utils"})
+    token = os.environ.get("HF_TOKEN", "").strip()
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return True, f"the hub answered (HTTP {answer.status})"
+    except urllib.error.HTTPError as e:
+        if e.code in (401, 403):
+            return False, (f"the hub answered HTTP {e.code}: this model needs you to accept its licence on its "
+                           "page and log in (`hf auth login`)")
+        if e.code == 404:
+            return False, f"the hub answered HTTP 404: there is no model called {source!r}"
+        return False, f"the hub answered HTTP {e.code} ({e.reason})"
+    except (urllib.error.URLError, OSError, ValueError) as e:
+        reason = getattr(e, "reason", e)
+        return False, f"the hub did not answer within {timeout:g} s ({reason})"
+
+
+_WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+
+def _damaged_json(path: Path, root: Path) -> str | None:
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return f"{path.relative_to(root)} is missing"
+    except (OSError, ValueError) as e:
+        return f"{path.relative_to(root)} is not readable JSON ({type(e).__name__})"
+    return None
+
+
+def _damaged_weights(folder: Path, root: Path) -> str | None:
+    files = [p for p in folder.iterdir() if p.name.endswith(_WEIGHT_SUFFIXES) and p.is_file()]
+    if not files:
+        return f"{folder.relative_to(root)}/ holds no weights file (*.safetensors)"
+    from safetensors import safe_open
+
+    for p in files:
+        if p.suffix != ".safetensors":
+            continue
+        try:  # reads the header and checks that the file is as long as it says: a cut-off download fails
+            with safe_open(str(p), "pt") as f:
+                f.keys()
+        except Exception as e:  # safetensors raises its own error type for a damaged header
+            return f"{p.relative_to(root)} is damaged ({str(e).splitlines()[0][:80]})"
+    return None
+
+
+#: Parts of a pipeline the course never loads (it passes None for them), so they need not be on disk.
+UNUSED_PARTS = ("safety_checker", "feature_extractor", "image_encoder")
+
+
+def check_model_folder(folder: str | Path) -> list[str]:
+    """What is missing or damaged in a diffusers model folder: one short sentence per problem.
+
+    An empty list means every part named by ``model_index.json`` is there with a readable config and
+    complete weights (safetensors headers are checked against the file size, so an interrupted
+    download or a cut-off copy is found); the tokenizer must have its vocabulary. Only file headers
+    are read: the check takes milliseconds.
+    """
+    root = Path(folder).expanduser()
+    problem = _damaged_json(root / "model_index.json", root)
+    if problem:
+        return [problem]
+    index = json.loads((root / "model_index.json").read_text(encoding="utf-8"))
+    if not isinstance(index, dict):
+        return ["model_index.json does not describe a pipeline"]
+    out = []
+    for name, spec in index.items():
+        if (name.startswith("_") or name in UNUSED_PARTS or not isinstance(spec, list) or len(spec) != 2
+                or spec[0] is None):
+            continue
+        part = root / name
+        if not part.is_dir():
+            out.append(f"{name}/ is missing")
+            continue
+        if "Tokenizer" in str(spec[1]):
+            vocab = (part / "tokenizer.json").is_file() or (
+                (part / "vocab.json").is_file() and (part / "merges.txt").is_file())
+            out += [] if vocab else [f"{name}/ has no vocabulary (tokenizer.json, or vocab.json and merges.txt)"]
+            out += [p for p in (_damaged_json(f, root) for f in part.glob("*.json")) if p]
+        elif "Scheduler" in str(spec[1]):
+            out += [p for p in [_damaged_json(part / "scheduler_config.json", root)] if p]
+        else:
+            out += [p for p in (_damaged_json(part / "config.json", root), _damaged_weights(part, root)) if p]
+    return out
+
+
+def _cached_snapshot(source: str) -> Path | None:
+    """The local cache's folder for a hub model (where its model_index.json lies), or None."""
     try:
         from huggingface_hub import try_to_load_from_cache
 
         found = try_to_load_from_cache(source, "model_index.json")
-        return isinstance(found, str)
     except Exception:  # an unusual cache layout is a cache miss, not a crash
-        return False
+        return None
+    return Path(found).parent if isinstance(found, str) else None
+
+
+def is_cached(source: str) -> bool:
+    """Are a model's files complete on this disk? Looks only at the disk, never the network.
+
+    For a hub model, every part's config and weights must be in the cache: a download interrupted
+    after ``model_index.json`` leaves a partial snapshot, which is not "cached".
+    """
+    folder = Path(source) if Path(source).is_dir() else _cached_snapshot(source)
+    return folder is not None and not check_model_folder(folder)
 
 
 # --- choosing ----------------------------------------------------------------------------------------
@@ -146,8 +285,10 @@ def choose_model(model: str = "auto", device: str | torch.device | None = None) 
     Returns ``(info, reason)``.
     """
     dev = get_device(device)
-    if model in (None, "", "auto") and os.environ.get("COURSE_MODEL"):
-        return _lookup(os.environ["COURSE_MODEL"]), "COURSE_MODEL chooses it"
+    env = setting("COURSE_MODEL")
+    if model in (None, "", "auto") and env not in (None, "auto"):
+        check_settings(("COURSE_MODEL",))
+        return _lookup(env), "COURSE_MODEL chooses it"
     if model not in (None, "", "auto"):
         return _lookup(model), "you asked for it"
     if dev.type != "cuda":
@@ -164,25 +305,54 @@ def choose_model(model: str = "auto", device: str | torch.device | None = None) 
 
 
 # --- loading ---------------------------------------------------------------------------------------
+def _restore_advice(info: ModelInfo) -> str:
+    if info.key == "embedded":
+        return ("It ships with the course: restore it with `git checkout -- assets/models` (or train it again "
+                "with `make train-model`).")
+    if info.is_local:
+        return "Copy the folder again from where it came from, or use the embedded model: load_pipeline('embedded')."
+    return (f"Delete its folder in the Hugging Face cache (`hf cache delete`, or remove models--"
+            f"{info.source.replace('/', '--')} under ~/.cache/huggingface/hub) and load it again to download a "
+            "fresh copy, or use the embedded model: load_pipeline('embedded').")
+
+
+def _check_tokenizer(pipe, info: ModelInfo) -> None:
+    """A tokenizer without its vocabulary loads without complaint and turns every prompt into a few
+    unknown tokens; compare its size with the text encoder's table of token embeddings."""
+    words, table = len(pipe.tokenizer), int(pipe.text_encoder.config.vocab_size)
+    if not table // 2 <= words <= table:
+        raise CourseSetupError(
+            f"{info.title}: the tokenizer knows {words} tokens but the text encoder has {table}: the tokenizer's "
+            f"files are missing or damaged. {_restore_advice(info)}")
+
+
 def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype):
     local = info.is_local
-    if local and not (Path(info.source) / "model_index.json").exists():
-        raise CourseSetupError(f"{info.source} holds no model_index.json: it is not a diffusers model folder.")
     if info.key == "embedded" and not local:
         raise CourseSetupError(
-            f"The embedded model is missing: {EMBEDDED_DIR} does not exist. It ships with the course; "
-            "restore it with `git checkout -- assets/models` or train it again with `make train-model`.")
-    if not local and not is_cached(info.source):
+            f"The embedded model is missing: {EMBEDDED_DIR} does not exist. {_restore_advice(info)}")
+    if local and not (Path(info.source) / "model_index.json").exists():
+        raise CourseSetupError(f"{info.source} holds no model_index.json: it is not a diffusers model folder.")
+    cached = is_cached(info.source)
+    if local and not cached:
+        damaged = "; ".join(check_model_folder(info.source))
+        raise CourseSetupError(f"{info.title} in {info.source} is damaged: {damaged}. {_restore_advice(info)}")
+    if not cached:
         if hub_offline_flag() or not hub_reachable():
             raise CourseSetupError(
                 f"{info.title} ({info.source}) is not in the local cache and the hub cannot be reached"
                 f"{' (HF_HUB_OFFLINE is set)' if hub_offline_flag() else ''}. Connect to the internet once "
                 f"and run `hf download {info.source}`, or use the embedded model: load_pipeline('embedded').")
+        ok, why = hub_answers(info.source)
+        if not ok:
+            raise CourseSetupError(
+                f"{info.title} ({info.source}) is not in the local cache, and {why}. Try again later, or use the "
+                "embedded model: load_pipeline('embedded').")
     from diffusers import StableDiffusionPipeline  # imported only now: the checks above stay instant
 
     kwargs = dict(dtype=dtype, use_safetensors=True, safety_checker=None, feature_extractor=None,
                   requires_safety_checker=False)
-    if local or hub_offline_flag() or is_cached(info.source):
+    if cached or hub_offline_flag():
         kwargs["local_files_only"] = True
     from diffusers.utils import logging as dlog
     from transformers.utils import logging as tlog
@@ -192,12 +362,19 @@ def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype):
         tlog.disable_progress_bar()
     try:
         pipe = StableDiffusionPipeline.from_pretrained(info.source, **kwargs)
-    except OSError as e:
-        raise CourseSetupError(f"Could not load {info.title} from {info.source}: {e}. Use load_pipeline("
-                               "'embedded') to continue with the course's own model.") from e
+    except torch.OutOfMemoryError as e:
+        raise CourseSetupError(f"{info.title} does not fit in this device's memory. Close other notebooks, or "
+                               "use the embedded model: load_pipeline('embedded').") from e
+    except Exception as e:  # a damaged file fails in many ways: JSON, safetensors, tokenizers, shapes
+        folder = Path(info.source) if local else _cached_snapshot(info.source)
+        found = check_model_folder(folder) if folder is not None else []
+        what = "; ".join(found) if found else f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+        raise CourseSetupError(f"Could not load {info.title} from {info.source}: {what}. "
+                               f"{_restore_advice(info)}") from e
     finally:
         dlog.enable_progress_bar()
         tlog.enable_progress_bar()
+    _check_tokenizer(pipe, info)
     return pipe.to(dev)
 
 
@@ -217,6 +394,7 @@ def load_pipeline(model: str = "auto", task: str = "text-to-image", device: str 
     """
     if task not in TASKS:
         raise CourseInputError(f"task={task!r} is not one of {TASKS}.")
+    check_settings(LOADING)
     dev = get_device(device)
     dt = get_dtype(dev, dtype)
     info, reason = choose_model(model, dev)

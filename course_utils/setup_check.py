@@ -37,7 +37,8 @@ def pinned_versions() -> dict[str, str]:
 
 
 def check_setup() -> list[Check]:
-    """Python, the core packages against their pins, the embedded model and the cat photo."""
+    """Python, the core packages against their pins, the embedded model, the cat photo and every
+    ``COURSE_*`` setting that is set (a setting that cannot be used is a failed check)."""
     pins = pinned_versions()
     out = [Check("python", sys.version.split()[0], "3.11.x", sys.version_info[:2] == (3, 11),
                  "The course is tested on Python 3.11: create the environment with `make lab`.")]
@@ -54,13 +55,24 @@ def check_setup() -> list[Check]:
             out.append(Check(name, "missing", want, False, f"Install it: `pip install {name}=={want}`, "
                                                             "or run `make lab`, which installs everything."))
     from .images import MAU_PATH
-    from .models import EMBEDDED_DIR
+    from .models import EMBEDDED_DIR, check_model_folder
+    from .settings import SETTINGS, setting, setting_problems
 
-    have_model = (EMBEDDED_DIR / "model_index.json").exists()
-    out.append(Check("embedded model", "present" if have_model else "missing", str(EMBEDDED_DIR.name), have_model,
-                     "" if have_model else "Restore it with `git checkout -- assets/models` or `make train-model`."))
+    damaged = check_model_folder(EMBEDDED_DIR) if EMBEDDED_DIR.is_dir() else ["missing"]
+    out.append(Check("embedded model", "; ".join(damaged) if damaged else "complete", str(EMBEDDED_DIR.name),
+                     not damaged, "Restore it with `git checkout -- assets/models` or `make train-model`."
+                     if damaged else ""))
     out.append(Check("MAU's photo", "present" if MAU_PATH.exists() else "missing", MAU_PATH.name, MAU_PATH.exists(),
                      "" if MAU_PATH.exists() else "Restore it with `git checkout -- assets/mau.jpg`."))
+    problems = {p.name: p for p in setting_problems()}
+    for name in [n for n in SETTINGS if setting(n) is not None or n in problems] + [
+            n for n in problems if n not in SETTINGS]:
+        p = problems.get(name)
+        out.append(Check(f"setting {name}", setting(name) or problems[name].value,
+                         SETTINGS.get(name, "not read by the course"), p is None, "" if p is None else p.message))
+    if not any(c.name.startswith("setting ") for c in out):
+        out.append(Check("COURSE_* settings", "none set", "optional", True,
+                         "The defaults are in use; chapter 0 lists the settings."))
     return out
 
 

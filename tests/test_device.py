@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from course_utils import device as D
-from course_utils.errors import CourseInputError
+from course_utils.errors import CourseInputError, CourseSetupError
 
 
 def test_cpu_is_float32(monkeypatch):
@@ -64,11 +64,25 @@ def test_cpu_threads_one_for_a_small_model_all_for_a_big_one(monkeypatch):
     big = torch.nn.Linear(8000, 8000, device="meta")  # 64 M parameters, nothing allocated
     with cpu_threads(big) as n:
         assert n == before
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
     monkeypatch.setenv("COURSE_CPU_THREADS", "2")
     with cpu_threads(small) as n:
         assert n == 2
-    monkeypatch.setenv("COURSE_CPU_THREADS", "many")
-    with pytest.raises(CourseInputError, match="COURSE_CPU_THREADS='many'"):
-        with cpu_threads(small):
-            pass
-    assert torch.get_num_threads() == before
+    for bad in ("many", "0", "3", "999", "1.5"):  # 3 and 999: more threads than the 2 cores
+        monkeypatch.setenv("COURSE_CPU_THREADS", bad)
+        with pytest.raises(CourseSetupError, match=f"COURSE_CPU_THREADS='{bad}' must be .* from 1 to 2"):
+            with cpu_threads(small):
+                pass
+        assert torch.get_num_threads() == before
+
+
+@pytest.mark.parametrize("bf16, expected", [(True, torch.bfloat16), (False, torch.float16)])
+def test_cuda_uses_bfloat16_where_the_card_supports_it(monkeypatch, bf16, expected):
+    monkeypatch.delenv("COURSE_DTYPE", raising=False)
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: bf16)
+    assert D.get_device().type == "cuda"
+    assert D.get_dtype() == expected
+    assert D.get_dtype("cuda", "float16") == torch.float16  # asked for: kept

@@ -1,10 +1,12 @@
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
 
 import course_utils.generate as G
 import course_utils.models as M
-from course_utils.errors import CourseInputError
+from course_utils.errors import CourseInputError, CourseWarning
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +230,36 @@ def test_diffusers_keyword_names_point_to_the_course_names(pipe, call, kwargs, m
             G.text_to_image("a cat", pipe=pipe, height=16, width=16, **kwargs)
         else:
             G.image_to_image(_src(), "a cat", pipe=pipe, size=16, **kwargs)
+
+
+# --- sizes far from the model's own, and sizes that take minutes on a CPU -------------------------------
+def test_a_size_far_from_the_models_own_warns(pipe):
+    native = pipe.course_model.resolution
+    with pytest.warns(CourseWarning, match=f"far from the {native} x {native}"):
+        G.text_to_image("a cat", pipe=pipe, steps=1, height=2 * native, width=2 * native)
+    with pytest.warns(CourseWarning, match="far from"):
+        G.image_to_image(np.zeros((64, 64, 3), np.uint8), "a cat", pipe=pipe, steps=2, strength=0.5, size=2 * native)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the model's own size, and 1.5 times it: no warning
+        G.text_to_image("a cat", pipe=pipe, steps=1)
+        G.text_to_image("a cat", pipe=pipe, steps=1, height=native * 3 // 2 // 8 * 8, width=native)
+
+
+def test_a_picture_that_takes_minutes_on_a_cpu_says_so_before_it_starts(monkeypatch):
+    from course_utils import generate as G
+    from course_utils.models import load_pipeline
+
+    embedded = load_pipeline("embedded", device="cpu", verbose=False)
+    slow = G.estimate_cpu_seconds(embedded, 1024, 1024, 20, 2)
+    assert 60 < slow < 1800  # U-Net FLOPs at 0.2 TFLOP/s: about three minutes at least
+    assert G.estimate_cpu_seconds(embedded, 64, 64, 20, 2) < 0.5
+    with pytest.warns(CourseWarning) as caught:
+        G.warn_about_size(embedded, 1024, 1024, 20, 2, 64)
+    texts = [str(w.message) for w in caught]
+    assert any("will take at least about 3 minutes on this CPU" in t for t in texts), texts
+    # the warning comes before the work: a call that would take minutes is stopped here in the test
+    monkeypatch.setattr(G, "_run", lambda *a, **k: pytest.fail("the warning should come first"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CourseWarning)
+        with pytest.raises(CourseWarning, match="far from"):
+            G.text_to_image("a cat", pipe=embedded, height=1024, width=1024)

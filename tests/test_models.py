@@ -87,3 +87,232 @@ def test_course_model_env_overrides(monkeypatch, tiny_model_dir):
 def test_folder_without_model_index_is_refused(tmp_path):
     with pytest.raises(CourseSetupError, match="no model_index.json"):
         M.load_pipeline(str(tmp_path), device="cpu", verbose=False)
+
+
+# --- damaged model folders ----------------------------------------------------------------------------
+def _copy(src, dst):
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _truncate(path):
+    size = path.stat().st_size
+    with open(path, "r+b") as f:
+        f.truncate(size // 2)
+
+
+DAMAGES = {
+    "cut-off unet weights": (lambda d: _truncate(d / "unet" / "diffusion_pytorch_model.safetensors"),
+                             "unet/diffusion_pytorch_model.safetensors is damaged"),
+    "cut-off text encoder": (lambda d: _truncate(d / "text_encoder" / "model.safetensors"),
+                             "text_encoder/model.safetensors is damaged"),
+    "no vae weights": (lambda d: (d / "vae" / "diffusion_pytorch_model.safetensors").unlink(),
+                       "vae/ holds no weights file"),
+    "broken unet config": (lambda d: (d / "unet" / "config.json").write_text("{oops"),
+                           "unet/config.json is not readable JSON"),
+    "no tokenizer folder": (lambda d: __import__("shutil").rmtree(d / "tokenizer"), "tokenizer/ is missing"),
+    "tokenizer without vocabulary": (lambda d: [p.unlink() for p in (d / "tokenizer").iterdir()
+                                                if p.name in ("vocab.json", "merges.txt", "tokenizer.json")],
+                                     "tokenizer/ has no vocabulary"),
+    "no scheduler config": (lambda d: (d / "scheduler" / "scheduler_config.json").unlink(),
+                            "scheduler/scheduler_config.json is missing"),
+    "broken model_index": (lambda d: (d / "model_index.json").write_text("[1, 2"),
+                           "model_index.json is not readable JSON"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_a_damaged_model_folder_is_named_at_load_time(tmp_path, tiny_model_dir, damage):
+    folder = _copy(tiny_model_dir, tmp_path / "model")
+    hurt, says = DAMAGES[damage]
+    hurt(folder)
+    assert says in "; ".join(M.check_model_folder(folder))
+    with pytest.raises(CourseSetupError) as err:
+        M.load_pipeline(str(folder), device="cpu", verbose=False)
+    assert says in str(err.value) and ("load_pipeline('embedded')" in str(err.value))
+
+
+def test_the_damaged_embedded_model_says_git_checkout(monkeypatch, tmp_path):
+    folder = _copy(M.EMBEDDED_DIR, tmp_path / "minisd-cats")
+    _truncate(folder / "unet" / "diffusion_pytorch_model.safetensors")
+    monkeypatch.setitem(M.REGISTRY, "embedded", M.ModelInfo("embedded", str(folder), "minisd", "MIT", 64, 20, 7.5))
+    with pytest.raises(CourseSetupError, match=r"unet/diffusion_pytorch_model.safetensors is damaged.*"
+                                               r"git checkout -- assets/models"):
+        M.load_pipeline("embedded", device="cpu", verbose=False)
+    row = next(c for c in __import__("course_utils").check_setup() if c.name == "embedded model")
+    assert row.ok  # the shipped one is fine
+
+
+def test_the_shipped_embedded_model_is_complete():
+    assert M.check_model_folder(M.EMBEDDED_DIR) == []
+
+
+def test_any_error_inside_diffusers_becomes_a_setup_error(monkeypatch, tiny_model_dir):
+    import diffusers
+
+    def explode(*a, **k):
+        raise KeyError("something deep inside")
+
+    monkeypatch.setattr(diffusers.StableDiffusionPipeline, "from_pretrained", explode)
+    with pytest.raises(CourseSetupError, match="KeyError: 'something deep inside'.*Copy the folder again"):
+        M.load_pipeline(str(tiny_model_dir), device="cpu", verbose=False)
+
+
+def test_a_tokenizer_that_lost_its_vocabulary_is_caught_after_loading(monkeypatch, tiny_model_dir):
+    import diffusers
+
+    real = diffusers.StableDiffusionPipeline.from_pretrained.__func__
+
+    def shrunken(cls, *a, **k):
+        pipe = real(cls, *a, **k)
+        pipe.tokenizer = type(pipe.tokenizer)(vocab={"<|startoftext|>": 0, "<|endoftext|>": 1}, merges=[])
+        return pipe
+
+    monkeypatch.setattr(diffusers.StableDiffusionPipeline, "from_pretrained", classmethod(shrunken))
+    with pytest.raises(CourseSetupError, match="tokenizer knows 2 tokens but the text encoder has"):
+        M.load_pipeline(str(tiny_model_dir), device="cpu", verbose=False)
+
+
+# --- the hub cache ------------------------------------------------------------------------------------
+def _fake_cache(root, repo, files_from):
+    """A Hugging Face cache holding `repo` with the files of the folder `files_from` (or only model_index)."""
+    import shutil
+
+    snap = root / f"models--{repo.replace('/', '--')}" / "snapshots" / ("a" * 40)
+    snap.mkdir(parents=True)
+    (root / f"models--{repo.replace('/', '--')}" / "refs").mkdir()
+    (root / f"models--{repo.replace('/', '--')}" / "refs" / "main").write_text("a" * 40)
+    for src in files_from.rglob("*"):
+        if src.is_file():
+            (snap / src.relative_to(files_from)).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, snap / src.relative_to(files_from))
+    return snap
+
+
+def test_a_partial_download_is_not_cached_and_a_complete_one_is(monkeypatch, tmp_path, tiny_model_dir):
+    import shutil
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(tiny_model_dir / "model_index.json", partial / "model_index.json")
+    _fake_cache(tmp_path / "hub", "owner/partial", partial)
+    _fake_cache(tmp_path / "hub", "owner/complete", tiny_model_dir)
+    assert M._cached_snapshot("owner/partial") is not None
+    assert not M.is_cached("owner/partial")  # only model_index.json arrived: not cached
+    assert M.is_cached("owner/complete")
+    with pytest.raises(CourseSetupError, match="not in the local cache and the hub cannot be reached"):
+        M.load_pipeline("owner/partial", device="cpu", verbose=False)
+    pipe = M.load_pipeline("owner/complete", device="cpu", verbose=False)
+    assert pipe.unet is not None
+
+
+# --- the network probe --------------------------------------------------------------------------------
+def test_a_hanging_name_lookup_never_blocks_longer_than_the_timeout(monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", "https://hub.example.invalid")
+    monkeypatch.setattr(M.socket, "getaddrinfo", lambda *a, **k: time.sleep(5) or [])
+    t0 = time.perf_counter()
+    assert M.hub_reachable(timeout=0.3) is False
+    assert time.perf_counter() - t0 < 0.6
+
+
+@pytest.mark.parametrize("endpoint, expected", [
+    ("https://huggingface.co", ("https://huggingface.co", "huggingface.co", 443)),
+    ("http://127.0.0.1:8123/", ("http://127.0.0.1:8123", "127.0.0.1", 8123)),
+    ("http://mirror.example/hf", ("http://mirror.example/hf", "mirror.example", 80)),
+    ("hf-mirror.example", ("https://hf-mirror.example", "hf-mirror.example", 443)),
+])
+def test_the_endpoint_is_read_with_its_port(monkeypatch, endpoint, expected):
+    monkeypatch.setenv("HF_ENDPOINT", endpoint)
+    assert M._endpoint() == expected
+
+
+@pytest.fixture
+def fake_hub(monkeypatch):
+    """A local HTTP server standing in for the hub: /api/models/<owner>/<status> answers with <status>."""
+    import http.server
+    import threading
+
+    seen = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self):
+            seen.append((self.command, self.path))
+            last = self.path.rstrip("/").rsplit("/", 1)[-1]
+            if last == "silent":
+                time.sleep(3)
+            self.send_response(int(last) if last.isdigit() else 200)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{server.server_port}")
+    yield seen
+    server.shutdown()
+
+
+def test_hub_answers_with_a_head_request(fake_hub):
+    assert M.hub_reachable(timeout=1.0) is True
+    ok, why = M.hub_answers("owner/200", timeout=2)
+    assert ok and "HTTP 200" in why
+    assert fake_hub == [("HEAD", "/api/models/owner/200")]
+    assert M.hub_answers("owner/404", timeout=2) == (False, "the hub answered HTTP 404: there is no model called "
+                                                            "'owner/404'")
+    ok, why = M.hub_answers("owner/401", timeout=2)
+    assert not ok and "hf auth login" in why
+    ok, why = M.hub_answers("owner/503", timeout=2)
+    assert not ok and "HTTP 503" in why
+
+
+def test_a_hub_that_does_not_answer_is_given_up_within_the_timeout(fake_hub):
+    t0 = time.perf_counter()
+    ok, why = M.hub_answers("owner/silent", timeout=0.4)
+    assert not ok and "did not answer within 0.4 s" in why
+    assert time.perf_counter() - t0 < 1.5
+
+
+def test_no_download_starts_when_the_hub_does_not_answer(fake_hub, monkeypatch):
+    import diffusers
+
+    monkeypatch.setattr(diffusers.StableDiffusionPipeline, "from_pretrained",
+                        lambda *a, **k: pytest.fail("a download was attempted"))
+    with pytest.raises(CourseSetupError, match="HTTP 404: there is no model called 'owner/404'"):
+        M.load_pipeline("owner/404", device="cpu", verbose=False)
+
+
+# --- the CUDA branches, with the CUDA checks mocked ----------------------------------------------------
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+
+
+def test_cuda_chooses_the_real_model_when_cached(monkeypatch, fake_cuda):
+    monkeypatch.setattr(M, "is_cached", lambda source: True)
+    info, reason = M.choose_model("auto")
+    assert info.key == "sd15" and "in the local cache" in reason
+
+
+def test_cuda_chooses_the_real_model_when_the_hub_answers(monkeypatch, fake_cuda):
+    monkeypatch.setattr(M, "is_cached", lambda source: False)
+    monkeypatch.setattr(M, "hub_reachable", lambda *a, **k: True)
+    info, reason = M.choose_model("auto")
+    assert info.key == "sd15" and "downloads" in reason
+
+
+def test_cuda_without_weights_or_network_falls_back_to_the_embedded_model(monkeypatch, fake_cuda):
+    monkeypatch.setattr(M, "is_cached", lambda source: False)
+    info, reason = M.choose_model("auto")
+    assert info.key == "embedded" and "HF_HUB_OFFLINE is set" in reason
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr(M, "hub_reachable", lambda *a, **k: False)
+    info, reason = M.choose_model("auto")
+    assert info.key == "embedded" and "cannot be reached" in reason

@@ -25,19 +25,37 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ipywidgets as W
+import torch
 from PIL import Image
 
 from .errors import CourseInputError, CourseSetupError
-from .generate import image_to_image, text_to_image
+from .generate import MAX_SEED, _check_float, _check_int, image_to_image, text_to_image
 from .images import image_grid, load_image, mau
 from .models import as_image_to_image, load_pipeline
 from .saving import explain_failure, save_image
 
+#: The longest side a widget sends to the browser: a real model's 512-pixel picture enlarged 4 times
+#: would be a 2048-pixel PNG (several MB) per slider move.
+MAX_DISPLAY_SIDE = 768
 
-def png_bytes(img: Image.Image, scale: int = 1) -> bytes:
-    """PNG bytes of `img`, enlarged `scale` times with crisp (nearest-neighbour) pixels."""
+
+def fit_display(img: Image.Image, scale: int = 1, max_side: int = MAX_DISPLAY_SIDE) -> Image.Image:
+    """`img` enlarged up to `scale` times with crisp (nearest-neighbour) pixels, as long as its longer
+    side stays within `max_side`; a picture already larger is shrunk smoothly to `max_side`."""
+    longest = max(img.size)
+    if longest > max_side:
+        ratio = max_side / longest
+        return img.resize((max(1, round(img.width * ratio)), max(1, round(img.height * ratio))),
+                          Image.Resampling.LANCZOS)
+    scale = max(1, min(int(scale), max_side // longest))
     if scale > 1:
         img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    return img
+
+
+def png_bytes(img: Image.Image, scale: int = 1) -> bytes:
+    """PNG bytes of `img` as `fit_display` sizes it (crisp enlargement, at most `MAX_DISPLAY_SIDE`)."""
+    img = fit_display(img, scale)
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
@@ -90,6 +108,7 @@ class ImageExplorer:
         self.image = W.Image(format="png", layout=W.Layout(border="1px solid #ccc"))
         self.message = W.HTML()
         self.last_image: Image.Image | None = None
+        self.last_error: Exception | None = None  # what stopped the last redraw, shown in `message`
         self.last_seconds = 0.0
         self.history: list[tuple[float, bool]] = []  # (seconds, from cache) of each update
         header = [W.HTML(f"<b>{html.escape(title)}</b>")] if title else []
@@ -120,8 +139,22 @@ class ImageExplorer:
                 if len(self._cache) > self._cache_size:
                     self._cache.popitem(last=False)
         except (CourseInputError, CourseSetupError) as e:
+            self.last_error = e
             self.message.value = f"<span style='color:#c0392b'>⚠️ {html.escape(str(e))}</span>"
             return None
+        except torch.OutOfMemoryError as e:
+            self.last_error = e
+            self.message.value = ("<span style='color:#c0392b'>⚠️ The device ran out of memory drawing this "
+                                  "setting. The earlier picture stays; try fewer steps or a smaller picture, or "
+                                  "close other notebooks.</span>")
+            return None
+        except Exception as e:  # a render function of one's own that fails: say so here, not in a log
+            self.last_error = e
+            self.message.value = (f"<span style='color:#c0392b'>⚠️ The picture could not be drawn: "
+                                  f"{html.escape(type(e).__name__)}: {html.escape(str(e))}. The earlier picture "
+                                  "stays; change the setting or fix the function that draws.</span>")
+            return None
+        self.last_error = None
         self.image.value = png_bytes(img, self.scale)
         self.last_image = img
         self.last_seconds = time.perf_counter() - t0
@@ -229,8 +262,8 @@ def _prompt_box(prompt: str) -> W.Text:
                   style={"description_width": "initial"}, layout=W.Layout(width="420px"))
 
 
-def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None, *, guidance: float = 7.5,
-                        steps: int = 20, seed: int = 0, strength: float = 0.6, start: str = "noise",
+def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None, *, guidance: float | None = None,
+                        steps: int | None = None, seed: int = 0, strength: float = 0.6, start: str = "noise",
                         scale: int = 4) -> ImageExplorer:
     """A prompt box and sliders for guidance, steps, seed and strength that redraw one picture.
 
@@ -239,11 +272,15 @@ def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None,
     ``start`` picks the starting point: ``"noise"`` (text-to-image; strength does not apply and its
     slider is greyed out) or ``"picture"`` (image-to-image from `reference`, MAU by default; the
     reference is shown on the left). Bad values (an empty prompt, a strength too small for the
-    number of steps) show a message under the picture.
+    number of steps) show a message under the picture. ``guidance`` and ``steps`` start at the
+    model's own defaults (20 steps and 7.5 for the embedded model, 2 steps and 0 for SD-Turbo).
     """
     if start not in dict(START_OPTIONS).values():
         raise CourseInputError(f"start={start!r} is not a starting point: use 'noise' or 'picture'.")
     pipe, i2i, ref = _pipes(pipe, reference)
+    info = getattr(pipe, "course_model", None)
+    guidance = getattr(info, "guidance", 7.5) if guidance is None else guidance
+    steps = getattr(info, "steps", 20) if steps is None else steps
     controls = dict(
         prompt=_prompt_box(prompt),
         start=W.Dropdown(options=START_OPTIONS, value=start, description="start from",
@@ -287,6 +324,28 @@ COMPARISON_VALUES = {
 }
 
 
+_VALUE_RULES = {"guidance": (_check_float, 0.0, 50.0), "steps": (_check_int, 1, 1000),
+                "seed": (_check_int, 0, MAX_SEED), "strength": (_check_float, 0.01, 1.0)}
+
+
+def _check_values(values) -> dict:
+    """`comparison_grid`'s own values: 1 to 8 numbers per parameter, each valid for it (a seed of 1.5
+    would be drawn as seed 1 under the label 1.5, so it is refused)."""
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise CourseInputError(f"values={values!r} must be a dict such as {{'seed': (0, 1, 2, 3)}}.")
+    out = {}
+    for name, seq in values.items():
+        if name not in _VALUE_RULES:
+            raise CourseInputError(f"values has {name!r}, which is not a parameter: use {', '.join(_VALUE_RULES)}.")
+        if isinstance(seq, str) or not isinstance(seq, tuple | list) or not 1 <= len(seq) <= 8:
+            raise CourseInputError(f"values[{name!r}]={seq!r} must be a tuple of 1 to 8 numbers, e.g. (0, 1, 2, 3).")
+        check, lo, hi = _VALUE_RULES[name]
+        out[name] = tuple(check(f"values[{name!r}] item", v, lo, hi) for v in seq)
+    return out
+
+
 def comparison_grid(pipe=None, prompt: str = DEFAULT_PROMPT, rows: str = "guidance", cols: str = "seed",
                     reference=None, *, values: dict | None = None, defaults: dict | None = None) -> Image.Image:
     """A labelled grid: one parameter changes down the rows, another across the columns.
@@ -295,7 +354,7 @@ def comparison_grid(pipe=None, prompt: str = DEFAULT_PROMPT, rows: str = "guidan
     strength 0.6). When strength is one of the two, every picture starts from `reference` (MAU by
     default); otherwise from noise.
     """
-    values = {**COMPARISON_VALUES, **(values or {})}
+    values = {**COMPARISON_VALUES, **_check_values(values)}
     for name, v in (("rows", rows), ("cols", cols)):
         if v not in values:
             raise CourseInputError(f"{name}={v!r} is not a parameter: choose one of {', '.join(values)}.")
@@ -313,7 +372,8 @@ def labelled_grid(pictures: list[list[Image.Image]], row_labels: list[str], col_
                   row_title: str = "", col_title: str = "", cell: int = 128) -> Image.Image:
     """Pictures in rows and columns, with each row's and column's value written beside it.
 
-    Small pictures are enlarged to `cell` pixels with crisp (nearest-neighbour) pixels.
+    Small pictures are enlarged towards `cell` pixels with crisp (nearest-neighbour) pixels; larger
+    ones (a real model's 512-pixel pictures) are shrunk smoothly to fit the cell.
     """
     from PIL import ImageDraw, ImageFont
 
@@ -330,9 +390,7 @@ def labelled_grid(pictures: list[list[Image.Image]], row_labels: list[str], col_
         y = top + i * (cell + pad)
         draw.text((left - 8, y + cell // 2), row_labels[i], fill="black", font=font, anchor="rm")
         for j, pic in enumerate(row):
-            scale = max(1, cell // max(pic.size))
-            pic = pic.convert("RGB").resize((pic.width * scale, pic.height * scale), Image.Resampling.NEAREST)
-            out.paste(pic, (left + j * (cell + pad), y))
+            out.paste(fit_display(pic.convert("RGB"), cell, max_side=cell), (left + j * (cell + pad), y))
     return out
 
 

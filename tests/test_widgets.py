@@ -109,3 +109,55 @@ def test_a_starting_value_outside_the_slider_is_refused_not_moved(tiny_pipe):
         widgets.parameter_dashboard(tiny_pipe, "a cat", guidance=40)
     with pytest.raises(CourseInputError, match="steps: the starting value 0"):
         widgets.parameter_dashboard(tiny_pipe, "a cat", steps=0)
+
+
+def test_a_failing_render_function_shows_its_error_in_the_widget():
+    def render(level):
+        if level > 100:
+            raise ZeroDivisionError("my own function failed")
+        return Image.new("RGB", (8, 8), (level, 0, 0))
+
+    controls = {"level": slider("level", 10, 0, 255)}
+    ex = ImageExplorer(render, controls)
+    before = ex.image.value
+    controls["level"].value = 200  # ipywidgets would log this in JupyterLab's log only
+    assert "could not be drawn: ZeroDivisionError: my own function failed" in ex.message.value
+    assert ex.image.value == before and isinstance(ex.last_error, ZeroDivisionError)
+    controls["level"].value = 20
+    assert ex.last_error is None and "could not be drawn" not in ex.message.value
+
+
+def test_large_pictures_are_shrunk_for_the_screen_and_small_ones_enlarged():
+    assert widgets.fit_display(Image.new("RGB", (64, 64)), 4).size == (256, 256)
+    assert widgets.fit_display(Image.new("RGB", (512, 512)), 4).size == (512, 512)  # 2048 would be too big
+    assert widgets.fit_display(Image.new("RGB", (2048, 1024)), 1).size == (768, 384)
+    big = Image.new("RGB", (512, 512), "white")
+    big.paste((200, 0, 0), (0, 0, 256, 512))  # left half red
+    grid = widgets.labelled_grid([[big]], ["a"], ["b"], cell=128)
+    left, top = 70, 44
+    assert grid.getpixel((left + 20, top + 64)) == (200, 0, 0)
+    assert grid.getpixel((left + 108, top + 64)) == (255, 255, 255)  # the whole picture, not its corner
+
+
+def test_comparison_values_are_checked_before_drawing(tiny_pipe):
+    import numpy as np
+
+    for bad, says in ((("seed", (1.5,)), "whole number"), (("steps", (0, 2)), "out of range"),
+                      (("strength", (0.5, 2)), "out of range"), (("seed", "0123"), "tuple of 1 to 8"),
+                      (("colour", (1,)), "not a parameter")):
+        with pytest.raises(CourseInputError, match=says):
+            widgets.comparison_grid(tiny_pipe, "a cat", "guidance", "seed", values=dict([bad]))
+    g = widgets.comparison_grid(tiny_pipe, "a cat", "guidance", "seed", values={
+        "guidance": (np.float32(1.0),), "seed": (np.int64(0),)}, defaults={"steps": 1})
+    assert g.size == (70 + 132, 44 + 132)
+
+
+def test_the_dashboard_starts_at_the_models_own_steps_and_guidance(tiny_pipe, monkeypatch):
+    import dataclasses
+
+    from course_utils.models import REGISTRY
+
+    turbo = dataclasses.replace(REGISTRY["sd-turbo"], resolution=16)  # its steps and guidance, the tiny size
+    monkeypatch.setattr(tiny_pipe, "course_model", turbo, raising=False)
+    d = widgets.parameter_dashboard(tiny_pipe, "a cat")
+    assert (d.controls["steps"].value, d.controls["guidance"].value) == (2, 0.0)

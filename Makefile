@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # the test suite never downloads anything; passive OpenMP threads stay fast when two test workers share the cores
 TEST_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 MPLBACKEND=Agg OMP_WAIT_POLICY=PASSIVE
 
-.PHONY: install lab test test-fast lint bench train-model eval-model samples clean
+.PHONY: install lab test test-real-shaped test-fast lint bench train-model eval-model samples clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "The course needs Python 3.11; found " + sys.version.split()[0] + ". Install 3.11 (or use environment.yml with conda) and run make again."'
@@ -21,10 +21,20 @@ install: $(STAMP)  ## create .venv and install the pinned requirements and cours
 lab: install  ## open JupyterLab on the notebooks
 	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/jupyter lab notebooks/
 
-# the tests write what the notebooks save into a fresh temporary folder (removed afterwards), never into outputs/
-test: install  ## unit tests and every notebook, top to bottom (nbval)
-	out=$$(mktemp -d); $(TEST_ENV) COURSE_OUTPUT_DIR=$$out $(PY) -m pytest -n 2 --dist loadscope --nbval-lax \
-		--nbval-current-env --durations=15 tests notebooks; rc=$$?; rm -rf "$$out"; exit $$rc
+# the tests write what the notebooks save into a fresh temporary folder (removed afterwards), never into outputs/.
+# Every notebook runs twice: with the embedded model, then with a model shaped like Stable Diffusion 1.5 (PNDM,
+# 77 tokens, 768-wide text, VAE factor 8; random weights, built in seconds), so that nothing fits one model only.
+NBVAL := -n 2 --dist loadscope --nbval-lax --nbval-current-env
+test: install  ## unit tests and every notebook, top to bottom (nbval), with both models
+	out=$$(mktemp -d); $(TEST_ENV) COURSE_OUTPUT_DIR=$$out $(PY) -m pytest $(NBVAL) --durations=15 tests notebooks \
+		&& $(TEST_ENV) $(PY) -m course_utils.minisd.real_shaped $$out/real-shaped \
+		&& $(TEST_ENV) COURSE_OUTPUT_DIR=$$out COURSE_MODEL=$$out/real-shaped $(PY) -m pytest $(NBVAL) -p no:cacheprovider \
+		notebooks; rc=$$?; rm -rf "$$out"; exit $$rc
+
+test-real-shaped: install  ## every notebook with the Stable-Diffusion-1.5-shaped test model only
+	out=$$(mktemp -d); $(TEST_ENV) $(PY) -m course_utils.minisd.real_shaped $$out/real-shaped \
+		&& $(TEST_ENV) COURSE_OUTPUT_DIR=$$out COURSE_MODEL=$$out/real-shaped $(PY) -m pytest $(NBVAL) notebooks; \
+		rc=$$?; rm -rf "$$out"; exit $$rc
 
 test-fast: install  ## unit tests only
 	out=$$(mktemp -d); $(TEST_ENV) COURSE_OUTPUT_DIR=$$out $(PY) -m pytest -n 2 tests; rc=$$?; rm -rf "$$out"; exit $$rc

@@ -423,7 +423,7 @@ def draw_prompts(prompts: Sequence[str], seed: int = 0, pipe=None, steps: int | 
         `list[PIL.Image.Image]`: one picture per prompt, in order.
     """
     from .generate import MAX_IMAGES, check_inputs
-    from .models import load_pipeline
+    from .models import load_pipeline, picture_size
 
     if isinstance(prompts, str) or not isinstance(prompts, Sequence) or not 1 <= len(prompts) <= MAX_IMAGES:
         raise CourseInputError(f"prompts must be a list of 1 to {MAX_IMAGES} prompts, got {prompts!r}.")
@@ -431,7 +431,7 @@ def draw_prompts(prompts: Sequence[str], seed: int = 0, pipe=None, steps: int | 
     info = getattr(pipe, "course_model", None)
     steps = steps if steps is not None else getattr(info, "steps", 20)
     guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)
-    size = getattr(info, "resolution", pipe.unet.config.sample_size * pipe.vae_scale_factor)
+    size = picture_size(pipe)
     checked = [check_inputs(pipe, p, None, steps, guidance, seed, size, size, 1, 0.0) for p in prompts]
     c = checked[0]
     with torch.inference_mode(), cpu_threads(pipe.unet):

@@ -32,7 +32,7 @@ from PIL import Image, PngImagePlugin
 from .device import cpu_threads
 from .errors import CourseInputError, CourseSetupError, CourseWarning
 from .images import fit_square, image_grid, load_image
-from .models import as_image_to_image, load_pipeline
+from .models import as_image_to_image, load_pipeline, picture_size
 from .saving import portable_text, save_image
 
 MAX_SEED = 2**63 - 1
@@ -264,18 +264,43 @@ def check_strength(strength, steps: int | None = None) -> float:
 
 
 # --- the calls ----------------------------------------------------------------------------------------
+def _x0_from_output(scheduler, model_output, timestep, sample) -> torch.Tensor | None:
+    """x̂₀ read off the model's output, for schedulers that do not return it (PNDM, SD 1.5's default):
+    the closed form x_t = √ᾱ x₀ + √(1-ᾱ) ε solved for x₀ (chapter 2's `predict_x0`), or its
+    v-prediction twin x̂₀ = √ᾱ x_t − √(1-ᾱ) v."""
+    alphas = getattr(scheduler, "alphas_cumprod", None)
+    kind = getattr(scheduler.config, "prediction_type", "epsilon")
+    if alphas is None or kind not in ("epsilon", "v_prediction") or model_output.shape != sample.shape:
+        return None
+    t = int(timestep)
+    if not 0 <= t < len(alphas):
+        return None
+    a = alphas[t].to(sample.device, torch.float32)
+    x_t, out = sample.float(), model_output.float()
+    if kind == "v_prediction":
+        return a.sqrt() * x_t - (1 - a).sqrt() * out
+    from .diffusion import predict_x0
+
+    return predict_x0(x_t, out, torch.full((x_t.shape[0],), t), alphas.float().cpu().to(x_t.device))
+
+
 @contextlib.contextmanager
 def _capture_x0(scheduler):
-    """Record each scheduler step's predicted x0 (``pred_original_sample``) while inside the block."""
-    box: dict = {"x0": None}
+    """While inside the block, count the scheduler's steps (one per U-Net call of the loop: PNDM,
+    SD 1.5's default, runs one more than asked) and record each step's predicted x̂₀: the scheduler's
+    ``pred_original_sample`` where it returns one (DDIM, DDPM, Euler), else computed from the model's
+    output (`_x0_from_output`)."""
+    box: dict = {"x0": None, "steps": 0}
     original = scheduler.step
 
-    def step(*args, **kwargs):
-        out = original(*args, **kwargs)
+    def step(model_output, timestep, sample, *args, **kwargs):
+        out = original(model_output, timestep, sample, *args, **kwargs)
         if isinstance(out, tuple):  # return_dict=False: (prev_sample, pred_original_sample, ...)
-            box["x0"] = out[1] if len(out) > 1 else None
+            x0 = out[1] if len(out) > 1 else None
         else:
-            box["x0"] = getattr(out, "pred_original_sample", None)
+            x0 = getattr(out, "pred_original_sample", None)
+        box["x0"] = x0 if x0 is not None else _x0_from_output(scheduler, model_output, timestep, sample)
+        box["steps"] += 1
         return out
 
     scheduler.step = step
@@ -292,7 +317,7 @@ def _generators(seed: int, n: int) -> list[torch.Generator]:
 
 def _run(pipe, task: str, call_kwargs: dict, params: dict, callback: StepCallback | None) -> GenerationResult:
     kwargs = dict(call_kwargs)
-    box = None
+    box: dict = {}
     if callback is not None:
         def on_step_end(p, i, t, tensors):
             callback(i, int(t), tensors["latents"].detach().float().cpu(),
@@ -302,9 +327,8 @@ def _run(pipe, task: str, call_kwargs: dict, params: dict, callback: StepCallbac
         kwargs.update(callback_on_step_end=on_step_end, callback_on_step_end_tensor_inputs=["latents"])
     t0 = time.perf_counter()
     try:
-        with _capture_x0(pipe.scheduler) if callback is not None else contextlib.nullcontext() as box:
-            with torch.inference_mode(), cpu_threads(pipe.unet):
-                images = pipe(**kwargs).images
+        with _capture_x0(pipe.scheduler) as box, torch.inference_mode(), cpu_threads(pipe.unet):
+            images = pipe(**kwargs).images
     except torch.OutOfMemoryError as e:
         raise CourseSetupError(
             "The device ran out of memory while generating. Nothing was lost: try fewer pictures "
@@ -312,6 +336,7 @@ def _run(pipe, task: str, call_kwargs: dict, params: dict, callback: StepCallbac
             "notebooks; on a GPU `pipe.enable_attention_slicing()` also helps.") from e
     seconds = time.perf_counter() - t0
     info = getattr(pipe, "course_model", None)
+    params = dict(params, denoising_steps_run=box["steps"])  # counted: PNDM runs one more than asked
     params = dict(task=task, **params, model=getattr(info, "key", "?"), model_source=getattr(info, "source", "?"),
                   scheduler=type(pipe.scheduler).__name__, device=str(pipe.device),
                   dtype=str(pipe.unet.dtype).removeprefix("torch."), torch=torch.__version__,
@@ -342,7 +367,9 @@ def text_to_image(prompt: str, *, negative_prompt: str | None = None, steps: int
     num_inference_steps, guidance_scale : diffusers' names, refused with a message: use ``steps`` and
         ``guidance``.
 
-    Returns a `GenerationResult` (``.images``, ``.image``, ``.params``, ``.seconds``).
+    Returns a `GenerationResult` (``.images``, ``.image``, ``.params``, ``.seconds``). ``params``
+    holds ``denoising_steps_run``, the denoising steps counted as they ran: `steps` with DDIM, one
+    more with PNDM (Stable Diffusion 1.5's scheduler spends an extra U-Net call on its first step).
     """
     _refuse_diffusers_names(num_inference_steps, guidance_scale)
     _check_pipe(pipe)
@@ -351,7 +378,7 @@ def text_to_image(prompt: str, *, negative_prompt: str | None = None, steps: int
     info = pipe.course_model if hasattr(pipe, "course_model") else None
     steps = steps if steps is not None else getattr(info, "steps", 20)
     guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)
-    size = getattr(info, "resolution", pipe.unet.config.sample_size * pipe.vae_scale_factor)
+    size = picture_size(pipe)
     p = check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed,
                      size if height is None else height, size if width is None else width,
                      num_images, eta)
@@ -388,7 +415,7 @@ def image_to_image(image, prompt: str, *, strength: float = 0.6, negative_prompt
     info = getattr(pipe, "course_model", None)
     steps = steps if steps is not None else getattr(info, "steps", 20)
     guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)
-    res = getattr(info, "resolution", pipe.unet.config.sample_size * pipe.vae_scale_factor)
+    res = picture_size(pipe)
     size = _check_size(res if size is None else size, pipe)  # before any resize: size=40000 is refused here
     img = load_image(image)
     img = fit_square(img, size) if isinstance(size, int) else load_image(img, size=size)
@@ -398,7 +425,6 @@ def image_to_image(image, prompt: str, *, strength: float = 0.6, negative_prompt
                 negative_prompt=None if p["negative_prompt"] is None else [p["negative_prompt"]] * p["num_images"],
                 strength=p["strength"], num_inference_steps=p["steps"], guidance_scale=p["guidance"],
                 eta=p["eta"], generator=_generators(p["seed"], p["num_images"]))
-    p["denoising_steps_run"] = int(p["steps"] * p["strength"])
-    warn_about_size(pipe, img.height, img.width, max(1, p["denoising_steps_run"]),
+    warn_about_size(pipe, img.height, img.width, max(1, int(p["steps"] * p["strength"])),
                     p["num_images"] * (2 if p["guidance"] > 1 else 1), res)
     return _run(pipe, "image-to-image", call, p, callback)

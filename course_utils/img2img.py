@@ -25,6 +25,7 @@ from PIL import Image
 from .errors import CourseInputError
 from .generate import check_strength, image_to_image
 from .images import fit_square, load_image
+from .models import picture_size
 
 __all__ = ["StrengthSchedule", "ssim", "strength_schedule", "strength_sweep", "sweep_means"]
 
@@ -138,7 +139,7 @@ def ssim(a, b) -> float:
     if x.shape != y.shape:
         raise CourseInputError(
             f"ssim compares pictures of the same size, got {x.shape[1]}x{x.shape[0]} and {y.shape[1]}x{y.shape[0]}; "
-            "resize one first, e.g. cu.fit_square(picture, 64).")
+            f"bring the photo to the picture's size first, e.g. cu.fit_square(photo, {x.shape[1]}).")
     if min(x.shape[:2]) < 7:
         raise CourseInputError(f"ssim needs pictures of at least 7 x 7 pixels, got {x.shape[1]}x{x.shape[0]}.")
     return float(structural_similarity(x, y, channel_axis=-1, data_range=255.0))
@@ -172,8 +173,7 @@ def strength_sweep(image, prompt: str, strengths: Sequence[float], *, pipe, seed
     if isinstance(num_seeds, bool) or not isinstance(num_seeds, Integral) or not 1 <= num_seeds <= 16:
         raise CourseInputError(f"num_seeds={num_seeds!r} must be a whole number from 1 to 16.")
     if size is None:
-        info = getattr(pipe, "course_model", None)
-        size = getattr(info, "resolution", pipe.unet.config.sample_size * pipe.vae_scale_factor)
+        size = picture_size(pipe)
     photo = load_image(image)
     reference = fit_square(photo, size)  # what image_to_image makes of the photo, for ssim
     rows = []

@@ -427,6 +427,42 @@ def as_image_to_image(pipe):
     return i2i
 
 
+def _weights_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*.safetensors"))
+
+
+#: A local model with less than this on disk draws in seconds on a CPU (about 50 M float32 parameters).
+SMALL_MODEL_BYTES = 200 * 2**20
+
+
+def real_model_ready(gpu_only: bool = False) -> bool:
+    """Should a cell that shows a real (non-embedded) model run here? The one switch of the
+    notebooks' "with a GPU" cells, so that they never test for CUDA themselves.
+
+    True when the model the course chooses is not the embedded one and it draws in seconds: on a
+    CUDA GPU, or (unless `gpu_only`, for cells that need a second hub model such as the x4
+    upscaler) a small local model such as `make test`'s Stable-Diffusion-1.5-shaped test model,
+    which runs every such cell on the CPU. Never touches the network for long.
+    Taught in: chapter 0 (welcome).
+    """
+    info, _ = choose_model()
+    if info.key == "embedded":
+        return False
+    if get_device().type == "cuda":
+        return True
+    return not gpu_only and info.is_local and _weights_bytes(Path(info.source)) < SMALL_MODEL_BYTES
+
+
+def picture_size(pipe) -> int:
+    """The side, in pixels, of the square pictures `pipe`'s model was made for: the U-Net's latent
+    size times the VAE's factor (64 for the embedded model, 512 for Stable Diffusion 1.5).
+
+    Notebooks size their pictures with it, never with a number that fits one model only.
+    Taught in: chapter 4 (the pipeline's parts).
+    """
+    return int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
+
+
 def clear_cache() -> None:
     """Forget the loaded pipelines (frees their memory once nothing else refers to them)."""
     _PIPELINES.clear()

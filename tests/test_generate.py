@@ -2,6 +2,7 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 import course_utils.generate as G
@@ -263,3 +264,42 @@ def test_a_picture_that_takes_minutes_on_a_cpu_says_so_before_it_starts(monkeypa
         warnings.simplefilter("error", CourseWarning)
         with pytest.raises(CourseWarning, match="far from"):
             G.text_to_image("a cat", pipe=embedded, height=1024, width=1024)
+
+
+# --- schedulers other than DDIM: Stable Diffusion 1.5's PNDM ---------------------------------------------
+@pytest.fixture
+def pndm_pipe(pipe):
+    from diffusers import PNDMScheduler
+
+    from course_utils.minisd.real_shaped import SD15_SCHEDULER
+
+    ddim = pipe.scheduler
+    pipe.scheduler = PNDMScheduler.from_config(SD15_SCHEDULER)
+    yield pipe
+    pipe.scheduler = ddim
+
+
+def test_pndm_gives_a_guess_at_every_step_and_its_extra_step_is_counted(pndm_pipe):
+    seen = []
+    r = G.text_to_image("a cat", pipe=pndm_pipe, steps=5, seed=0, height=16, width=16,
+                        callback=lambda i, t, z, x0: seen.append((i, t, x0)))
+    assert r.params["scheduler"] == "PNDMScheduler"
+    assert r.params["denoising_steps_run"] == 6 == len(seen)  # PNDM: one U-Net call more than asked
+    assert all(x0 is not None and x0.shape == (1, 4, 8, 8) and torch.isfinite(x0).all() for _, _, x0 in seen)
+    i2i = G.image_to_image(np.zeros((32, 32, 3), np.uint8), "a cat", pipe=pndm_pipe, steps=10, strength=0.5, size=16)
+    assert i2i.params["denoising_steps_run"] == 6  # int(10 x 0.5) + PNDM's extra one
+
+
+def test_the_computed_guess_equals_ddims_own(pipe):
+    from diffusers import DDIMScheduler
+
+    assert isinstance(pipe.scheduler, DDIMScheduler)
+    sched = pipe.scheduler
+    sched.set_timesteps(10)
+    torch.manual_seed(0)
+    z, eps = torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8)
+    t = sched.timesteps[3]
+    ours = G._x0_from_output(sched, eps, t, z)
+    theirs = sched.step(eps, t, z).pred_original_sample
+    assert torch.allclose(ours, theirs, atol=1e-5)
+    assert G.text_to_image("a cat", pipe=pipe, steps=4, height=16, width=16).params["denoising_steps_run"] == 4

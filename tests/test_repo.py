@@ -26,3 +26,29 @@ def test_readme_test_command_is_what_ci_runs():
     readme = (ROOT / "README.md").read_text()
     assert "make test" in readme
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_no_notebook_or_helper_hard_codes_one_models_size():
+    """Sizes come from the pipeline (`cu.picture_size(pipe)`), never from a number that fits one model:
+    `fit_square(mau, 64)` broke chapter 5 with Stable Diffusion's 512-pixel pictures."""
+    import json
+    import re
+
+    offenders = {
+        r"fit_square\([^,()]+,\s*(64|512)\)": "the picture size of one model (64: embedded, 512: SD 1.5)",
+        r"token_heatmaps\([^)]*size=\d": "a heat-map size of one model",
+        r"resolutions=\[\d+\]": "an attention resolution of one model",
+        r"1/32\b": "the embedded model's token count",
+    }
+    found = []
+    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        for k, cell in enumerate(json.loads(path.read_text())["cells"]):
+            if cell["cell_type"] == "code":
+                for line in "".join(cell["source"]).splitlines():
+                    found += [f"{path.name} cell {k}: {line.strip()} ({why})" for pat, why in offenders.items()
+                              if re.search(pat, line)]
+    for path in sorted((ROOT / "course_utils").glob("*.py")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            found += [f"{path.name}:{n}: {line.strip()} ({why})" for pat, why in offenders.items()
+                      if re.search(pat, line.split("#")[0]) and "e.g." not in line]
+    assert not found, "\n".join(found)

@@ -254,6 +254,11 @@ class ClipJudge:
         finally:
             tlog.enable_progress_bar()
 
+    @property
+    def image_size(self) -> int:
+        """The side of the pictures the judge reads (64: it was trained beside the embedded model)."""
+        return int(self.model.config.vision_config.image_size)
+
     @torch.no_grad()
     def image_features(self, images) -> torch.Tensor:
         px = torch.stack([torch.from_numpy(_rgb(i.resize((D.SIZE, D.SIZE)) if isinstance(i, Image.Image) else i))

@@ -18,8 +18,13 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)  ## create .venv and install the pinned requirements and course_utils
 
-lab: install  ## open JupyterLab on the notebooks
-	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/jupyter lab notebooks/
+# LAB_ARGS passes options to JupyterLab, e.g. make lab LAB_ARGS="--no-browser --ip=0.0.0.0 --port=8890".
+# As root (containers, many JupyterHub images) --allow-root is added; the news popup and update check are off.
+LAB_ARGS ?=
+lab: install  ## open JupyterLab on the welcome notebook
+	OMP_WAIT_POLICY=PASSIVE $(VENV)/bin/jupyter lab notebooks/00_welcome.ipynb \
+		$$([ "$$(id -u)" = 0 ] && echo --allow-root) --LabApp.news_url=None \
+		--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate $(LAB_ARGS)
 
 # the tests write what the notebooks save into a fresh temporary folder (removed afterwards), never into outputs/.
 # Every notebook runs twice: with the embedded model, then with a model shaped like Stable Diffusion 1.5 (PNDM,

@@ -19,8 +19,8 @@ from .setup_check import check_setup, setup_table
 
 # The chapter modules load on first use (``cu.styles``, ``from course_utils import img2img``), so that
 # ``import course_utils`` stays quick: a fresh Python reaches its first picture sooner.
-_CHAPTER_MODULES = ("capstone", "compute", "compute_widget", "conditioning", "diffusion", "history", "img2img",
-                    "parameters", "pipeline", "plots", "schedules", "studios", "styles", "widgets")
+_CHAPTER_MODULES = ("capstone", "compute", "compute_widget", "conditioning", "diffusion", "distributed", "history",
+                    "img2img", "parameters", "pipeline", "plots", "schedules", "studios", "styles", "widgets")
 
 
 def __getattr__(name: str):
@@ -57,4 +57,5 @@ __all__ = [
     "picture_size", "real_model_ready",
     "REGISTRY", "settings_table", "setup_table", "text_to_image", "to_numpy", "to_pil", "to_tensor", "history",
     "pipeline", "compute_widget", "img2img", "parameters", "capstone", "studios", "tshirt_studio", "manga_studio",
+    "distributed",
 ]

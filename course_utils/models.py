@@ -52,6 +52,7 @@ class ModelInfo:
     steps: int  # a good default number of denoising steps
     guidance: float  # a good default guidance scale
     notes: str = ""
+    fp16_variant: bool = False  # the hub repository also holds float16 weights (*.fp16.safetensors)
 
     @property
     def is_local(self) -> bool:
@@ -65,11 +66,13 @@ REGISTRY: dict[str, ModelInfo] = {
     "sd15": ModelInfo(
         "sd15", "stable-diffusion-v1-5/stable-diffusion-v1-5", "Stable Diffusion 1.5",
         "CreativeML OpenRAIL-M (outputs may be used commercially, within its use restrictions)",
-        512, 30, 7.5, "The classic 860 M-parameter U-Net; about 2 GB of weights in float16 (4 GB in float32)."),
+        512, 30, 7.5, "The classic 860 M-parameter U-Net; about 2 GB of weights in float16 (4 GB in float32).",
+        fp16_variant=True),
     "sd-turbo": ModelInfo(
         "sd-turbo", "stabilityai/sd-turbo", "SD-Turbo (distilled SD 2.1)",
         "Stability AI Non-Commercial Research Community License (no commercial use of outputs)",
-        512, 2, 0.0, "1 to 4 steps with guidance_scale=0; image-to-image needs steps x strength >= 1."),
+        512, 2, 0.0, "1 to 4 steps with guidance_scale=0; image-to-image needs steps x strength >= 1.",
+        fp16_variant=True),
 }
 DEFAULT_REAL = "sd15"
 
@@ -161,6 +164,47 @@ def hub_answers(source: str, timeout: float = 3.0) -> tuple[bool, str]:
     except (urllib.error.URLError, OSError, ValueError) as e:
         reason = getattr(e, "reason", e)
         return False, f"the hub did not answer within {timeout:g} s ({reason})"
+
+
+#: The folders of a pipeline the course loads (with model_index.json beside them).
+PIPELINE_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+
+
+def _downloaded(name: str, variant: str | None) -> bool:
+    """Would the course's `from_pretrained` call download this file of a hub repository?"""
+    if name == "model_index.json":
+        return True
+    part, _, file = name.partition("/")
+    if part not in PIPELINE_PARTS or "/" in file:
+        return False
+    if file.endswith(".safetensors"):
+        return (f".{variant}." in file) if variant else file.count(".") == 1
+    return file.endswith((".json", ".txt"))
+
+
+def download_size(source: str, variant: str | None = None, timeout: float = 3.0) -> int | None:
+    """Bytes the course would download for hub model `source` (the files of `PIPELINE_PARTS`, in
+    safetensors, `variant` ones if given), asked from the hub's API; None if it does not say."""
+    import urllib.request
+
+    base, _, _ = _endpoint()
+    request = urllib.request.Request(f"{base}/api/models/{source}?blobs=true", headers={"User-Agent": "course_utils"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            siblings = json.loads(answer.read().decode()).get("siblings", [])
+        sizes = [int(s.get("size") or 0) for s in siblings if _downloaded(str(s.get("rfilename", "")), variant)]
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    return sum(sizes) or None
+
+
+def weights_variant(folder: Path) -> str | None:
+    """"fp16" when every part of a model folder holds float16 weights (``*.fp16.safetensors``) and
+    not every part holds the full ones: the files diffusers must be told to load."""
+    parts = [folder / p for p in ("unet", "vae", "text_encoder") if (folder / p).is_dir()]
+    full = all(any(f.name.count(".") == 1 for f in p.glob("*.safetensors")) for p in parts)
+    half = all(any(f.name.endswith(".fp16.safetensors") for f in p.glob("*.safetensors")) for p in parts)
+    return "fp16" if half and not full else None
 
 
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
@@ -354,6 +398,15 @@ def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype):
                   requires_safety_checker=False)
     if cached or hub_offline_flag():
         kwargs["local_files_only"] = True
+        folder = Path(info.source) if local else _cached_snapshot(info.source)
+        kwargs["variant"] = weights_variant(folder) if folder is not None else None
+    else:  # a download: float16 files on a GPU where the repository has them (half the bytes)
+        kwargs["variant"] = "fp16" if info.fp16_variant and dtype != torch.float32 else None
+        size = download_size(info.source, kwargs["variant"])
+        print(f"Downloading {info.title} from the Hugging Face hub: "
+              f"{f'{size / 1e9:.1f} GB' if size else 'a few GB'}{' of float16 weights' if kwargs['variant'] else ''}, "
+              "once (later loads read the local cache). If it stops, run the cell again: the download resumes "
+              "where it stopped.", flush=True)
     from diffusers.utils import logging as dlog
     from transformers.utils import logging as tlog
 

@@ -86,3 +86,16 @@ def test_cuda_uses_bfloat16_where_the_card_supports_it(monkeypatch, bf16, expect
     assert D.get_device().type == "cuda"
     assert D.get_dtype() == expected
     assert D.get_dtype("cuda", "float16") == torch.float16  # asked for: kept
+
+
+def test_apple_mps_is_chosen_without_cuda_and_computes_in_float16(monkeypatch):
+    monkeypatch.delenv("COURSE_DTYPE", raising=False)
+    monkeypatch.delenv("COURSE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert D.get_device().type == "mps"
+    assert D.get_dtype() == torch.float16
+    assert D.get_dtype("mps", "float32") == torch.float32
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    with pytest.raises(CourseInputError, match="MPS, which is not available"):
+        D.get_device("mps")

@@ -240,6 +240,18 @@ def fake_hub(monkeypatch):
     seen = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # the model's file list, as the hub's API gives it with ?blobs=true
+            seen.append((self.command, self.path))
+            files = {"model_index.json": 600, "unet/config.json": 1_000, "unet/diffusion_pytorch_model.safetensors":
+                     3_400_000_000, "unet/diffusion_pytorch_model.fp16.safetensors": 1_700_000_000,
+                     "unet/diffusion_pytorch_model.bin": 3_400_000_000, "vae/diffusion_pytorch_model.safetensors":
+                     330_000_000, "vae/diffusion_pytorch_model.fp16.safetensors": 165_000_000,
+                     "safety_checker/model.safetensors": 1_200_000_000, "v1-5-pruned.ckpt": 7_700_000_000}
+            body = __import__("json").dumps({"siblings": [{"rfilename": k, "size": v} for k, v in files.items()]})
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(body.encode())
+
         def do_HEAD(self):
             seen.append((self.command, self.path))
             last = self.path.rstrip("/").rsplit("/", 1)[-1]
@@ -316,3 +328,39 @@ def test_cuda_without_weights_or_network_falls_back_to_the_embedded_model(monkey
     monkeypatch.setattr(M, "hub_reachable", lambda *a, **k: False)
     info, reason = M.choose_model("auto")
     assert info.key == "embedded" and "cannot be reached" in reason
+
+
+def test_the_download_size_counts_only_what_the_course_downloads(fake_hub):
+    assert M.download_size("owner/model") == 600 + 1_000 + 3_400_000_000 + 330_000_000
+    assert M.download_size("owner/model", "fp16") == 600 + 1_000 + 1_700_000_000 + 165_000_000  # half
+
+
+def test_a_download_is_announced_with_its_size_and_asks_for_fp16_on_a_gpu(fake_hub, monkeypatch, capsys,
+                                                                            tiny_model_dir):
+    import diffusers
+
+    calls = []
+    monkeypatch.setattr(diffusers.StableDiffusionPipeline, "from_pretrained",
+                        lambda source, **kw: calls.append(kw) or __import__("conftest").build_tiny_pipeline())
+    info = M.ModelInfo("sd15", "owner/model", "Stable Diffusion 1.5", "", 512, 30, 7.5, fp16_variant=True)
+    M._load_base(info, torch.device("cpu"), torch.float16)  # float16 as on a GPU: the fp16 files
+    out = capsys.readouterr().out
+    assert "Downloading Stable Diffusion 1.5 from the Hugging Face hub: 1.9 GB of float16 weights" in out
+    assert "resumes" in out
+    assert calls[-1]["variant"] == "fp16" and "local_files_only" not in calls[-1]
+    M._load_base(info, torch.device("cpu"), torch.float32)
+    assert calls[-1]["variant"] is None and "3.7 GB" in capsys.readouterr().out
+
+
+def test_a_cache_of_float16_files_loads_with_its_variant(monkeypatch, tmp_path, tiny_model_dir):
+    from conftest import build_tiny_pipeline
+
+    half = tmp_path / "half"
+    build_tiny_pipeline().save_pretrained(half, safe_serialization=True, variant="fp16")
+    assert M.weights_variant(half) == "fp16" and M.weights_variant(tiny_model_dir) is None
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
+    _fake_cache(tmp_path / "hub", "owner/half", half)
+    assert M.is_cached("owner/half")
+    pipe = M.load_pipeline("owner/half", device="cpu", verbose=False)  # float16 files, float32 on the CPU
+    assert pipe.unet.dtype == torch.float32

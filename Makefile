@@ -31,7 +31,8 @@ lab: install  ## open JupyterLab on the welcome notebook
 # 77 tokens, 768-wide text, VAE factor 8; random weights, built in seconds), so that nothing fits one model only.
 NBVAL := -n 2 --dist loadscope --nbval-lax --nbval-current-env
 test: install  ## unit tests and every notebook, top to bottom (nbval), with both models
-	out=$$(mktemp -d); $(TEST_ENV) COURSE_OUTPUT_DIR=$$out $(PY) -m pytest $(NBVAL) --durations=15 tests notebooks \
+	out=$$(mktemp -d); $(TEST_ENV) COURSE_OUTPUT_DIR=$$out COURSE_STRICT_CHECKS=1 $(PY) -m pytest $(NBVAL) --durations=15 \
+		tests notebooks \
 		&& $(TEST_ENV) $(PY) -m course_utils.minisd.real_shaped $$out/real-shaped \
 		&& $(TEST_ENV) COURSE_OUTPUT_DIR=$$out COURSE_MODEL=$$out/real-shaped $(PY) -m pytest $(NBVAL) -p no:cacheprovider \
 		notebooks; rc=$$?; rm -rf "$$out"; exit $$rc

@@ -6,7 +6,7 @@ Each public helper's docstring names the chapter that teaches it.
 
 import importlib
 
-from .callouts import callout, gpu_skip, leonardo_says
+from .callouts import callout, check, gpu_skip, leonardo_says
 from .device import describe as describe_device
 from .device import get_device, get_dtype
 from .errors import CourseInputError, CourseSetupError
@@ -51,7 +51,8 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "compute", "diffusion", "plots", "schedules", "styles", "widgets", "ASSETS", "REPO_ROOT", "output_dir",
-    "conditioning", "callout", "check_inputs", "check_setup", "choose_model", "CourseInputError", "CourseSetupError",
+    "conditioning", "callout", "check", "check_inputs", "check_setup", "choose_model", "CourseInputError",
+    "CourseSetupError",
     "describe_device", "fit_square", "GenerationResult", "get_device", "get_dtype", "gpu_skip",
     "hub_reachable", "image_grid", "image_to_image", "leonardo_says", "load_image", "load_pipeline", "mau",
     "picture_size", "real_model_ready",

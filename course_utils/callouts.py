@@ -1,4 +1,5 @@
-"""Coloured boxes in the notebooks: "Leonardo says", "Try it", "Note" and "GPU only".
+"""Coloured boxes in the notebooks: "Leonardo says", "Try it", "Note", "GPU only", and the verdict of
+a "Try it" exercise (`check`).
 
 Leonardo, the course's fox, steps in with an analogy or a warning; the other boxes invite the
 learner to experiment, add a side remark, or say that a cell needs a CUDA GPU and was skipped.
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from .errors import CourseInputError
 
-__all__ = ["callout", "gpu_skip", "leonardo_icon_path", "leonardo_says"]
+__all__ = ["callout", "check", "gpu_skip", "leonardo_icon_path", "leonardo_says"]
 
 _ICON_PATH = Path(__file__).resolve().parents[1] / "assets" / "leonardo.png"
 _ICON_PX = 56
@@ -31,6 +32,8 @@ _KINDS = {
     "try": ("Try it", "46, 160, 67"),
     "note": ("Note", "56, 132, 244"),
     "gpu": ("GPU only", "128, 128, 128"),
+    "pass": ("Well done", "46, 160, 67"),
+    "retry": ("Not yet", "207, 34, 39"),
 }
 _ALIASES = {"try it": "try", "gpu only": "gpu", "leonardo says": "leonardo"}
 
@@ -223,3 +226,35 @@ def gpu_skip(what_it_would_show: str) -> Callout:
         f"On a GPU it would show {what}."
     )
     return _box("gpu", _KINDS["gpu"][0], text)
+
+
+def check(passed, success: str, hint: str) -> Callout:
+    r"""The verdict of a "Try it" exercise: a green box with `success` when `passed` is true, else a
+    red one with `hint` (what to change). Never a traceback: an exercise is a question, not a test.
+
+    Introduced in chapter 0; every practical chapter's exercises end with it. With the setting
+    ``COURSE_STRICT_CHECKS=1`` (the course's tests, with the embedded model) a red verdict raises
+    `AssertionError` instead, so that an exercise whose suggested values stop passing is noticed.
+
+    Args:
+        passed (`bool`): whether the learner's answer or picture passes.
+        success (`str`): what the green box says.
+        hint (`str`): what the red box says: what happened and what to try.
+
+    Returns:
+        `Callout`: the box (the cell shows it when it is the cell's last value).
+
+    Examples:
+        >>> cu.check(2 + 2 == 4, "Right: four.", "Count again.")
+        [Well done] Right: four.
+    """
+    import os
+
+    if not isinstance(success, str) or not isinstance(hint, str):
+        raise CourseInputError("check(passed, success, hint) takes two sentences (str): what to say when it passes, "
+                               "and what to say when it does not.")
+    _check_text(success if passed else hint, "check")
+    if not passed and os.environ.get("COURSE_STRICT_CHECKS", "").strip() == "1":
+        raise AssertionError(f"a Try-it check failed with its suggested values: {hint}")
+    return _box("pass", "✅ " + _KINDS["pass"][0], success) if passed else _box("retry", "❌ " + _KINDS["retry"][0],
+                                                                              hint)

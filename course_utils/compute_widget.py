@@ -190,6 +190,44 @@ def render(est: dict) -> str:
     return "<div>" + "<br>".join(lines) + f"<ul style='margin:4px 0'>{notes}</ul></div>"
 
 
+CHART_DEVICES = ("cpu", "t4", "rtx3060", "rtx4090", "a100-80gb")
+
+
+def time_chart(cpu_flop_rate: float, measured_seconds: float, devices=CHART_DEVICES):
+    """
+    Seconds per picture of SD 1.5 at 512 px, 30 steps, estimated by `compute.estimate` for this CPU
+    (at its measured `cpu_flop_rate`) and for some graphics cards, beside the embedded model's
+    measured `measured_seconds`, as a bar chart on a log scale.
+
+    Taught in: chapter 6 (Compute requirements), practical path. Returns the figure and
+    ``{label: seconds}`` in the chart's order.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    times = {}
+    for d in devices:
+        e = compute.estimate("sd15", 512, 30, d, cpu_flop_rate=cpu_flop_rate)
+        times["this computer's processor" if d == "cpu" else _device_name(d).replace("NVIDIA ", "")] = e[
+            "seconds_typical"]
+    times["the course's model,\nthis processor (measured)"] = float(measured_seconds)
+    labels, secs = list(times), list(times.values())
+    fig, ax = plt.subplots(figsize=(8.5, 3.4))
+    y = np.arange(len(labels))[::-1]
+    colours = ["tab:grey" if d == "cpu" else "tab:green" for d in devices] + ["tab:blue"]
+    ax.barh(y, secs, color=colours)
+    for yi, sec in zip(y, secs, strict=True):
+        ax.text(sec, yi, "  " + format_seconds(sec), va="center", fontsize=9)
+    ax.set_xscale("log")
+    ax.set_xlim(0.05, 8 * max(secs))
+    ax.set_yticks(y, labels)
+    ax.set(xlabel="seconds per picture (log scale)",
+           title="Time per picture: SD 1.5 at 512², 30 steps (estimated); the course's model (measured)")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig, times
+
+
 def _label(key: str) -> str:
     return compute.MODELS[key].title.split(" (")[0]
 

@@ -35,6 +35,7 @@ __all__ = [
     "load_upscaler",
     "psnr",
     "settling",
+    "settling_chart",
     "sharpness",
     "show_latent",
     "step_explorer",
@@ -316,6 +317,38 @@ def settling(frames: Sequence, final=None, block: int = 8) -> dict[str, np.ndarr
         layout.append(_resemblance(c, end_c))
         detail.append(_resemblance(d, end_d))
     return {"layout": np.array(layout), "detail": np.array(detail)}
+
+
+def settling_chart(curves: dict[str, np.ndarray], threshold: float = 0.9):
+    """
+    The two curves of `settling` against the pass, with the first pass at which each reaches
+    `threshold` marked. Returns the figure and ``{"layout": pass or None, "detail": pass or None}``.
+
+    Taught in: chapter 4 (The generation pipeline, step by step), practical path.
+    """
+    import matplotlib.pyplot as plt
+
+    if not isinstance(curves, dict) or set(curves) != {"layout", "detail"}:
+        raise CourseInputError("curves must be what cu.pipeline.settling returns: {'layout': ..., 'detail': ...}.")
+    passes = np.arange(1, len(curves["layout"]) + 1)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    first = {}
+    layers = {"layout": ("tab:blue", "8 × 8 averages", 0.55), "detail": ("tab:orange", "finer than 8 × 8", 0.35)}
+    for name, (colour, what, text_y) in layers.items():
+        ax.plot(passes, curves[name], "o-", ms=4, color=colour, label=f"{name} ({what})")
+        first[name] = next((int(i) + 1 for i, v in enumerate(curves[name]) if v >= threshold), None)
+        if first[name]:
+            ax.annotate(f"{name}: {threshold:g} at pass {first[name]}", (first[name], threshold),
+                        xytext=(first[name] + 0.6, text_y), color=colour, fontsize=9,
+                        arrowprops=dict(arrowstyle="->", color=colour))
+    ax.axhline(threshold, color="grey", ls="--", lw=0.8)
+    ax.set(title="How much of the finished picture the guess already shows", xlabel="pass",
+           ylabel="resemblance (0 = none, 1 = same)", ylim=(min(0, curves["detail"].min()) - 0.05, 1.05),
+           xticks=list(passes))
+    ax.legend(loc="lower right", fontsize=9)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig, first
 
 
 def step_explorer(run, scale: int = 3):

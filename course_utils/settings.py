@@ -31,6 +31,7 @@ SETTINGS: dict[str, str] = {
     "COURSE_CHROMIUM": "the browser the course's own tests drive (tests only)",
     "COURSE_BROWSER_NOTEBOOK": "the notebook the browser test opens (tests only)",
     "COURSE_REQUIRE_BROWSER": "make the browser test fail instead of skip without a browser (tests only)",
+    "COURSE_STRICT_CHECKS": "1 turns a failed Try-it check into an error, so the tests notice it (tests only)",
 }
 
 #: The settings `load_pipeline` needs to be right before it loads a model.

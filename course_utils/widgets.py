@@ -164,6 +164,30 @@ class ImageExplorer:
                               "</small>")
         return img
 
+    def set(self, **values) -> bool:
+        """Move controls from code, e.g. ``explorer.set(guidance=12, seed=5)``, and redraw once per
+        change. A value outside a slider's range, or a name that is not a control, moves nothing and
+        shows why under the picture (ipywidgets would move a slider to its nearest end without a
+        word). Returns whether every value was set."""
+        problems = []
+        for name, value in values.items():
+            control = self.controls.get(name)
+            if control is None:
+                problems.append(f"{name!r} is not a control here: use {', '.join(self.controls)}")
+            elif hasattr(control, "min") and hasattr(control, "max") and not (isinstance(value, int | float)
+                                                                            and not isinstance(value, bool)
+                                                                            and control.min <= value <= control.max):
+                problems.append(f"{name}={value!r} is outside the slider's range {control.min:g} to {control.max:g}")
+            elif getattr(control, "options", None) is not None and value not in [
+                    o[1] if isinstance(o, tuple) else o for o in control.options]:
+                problems.append(f"{name}={value!r} is not one of the choices")
+        if problems:
+            self.message.value = f"<span style='color:#c0392b'>⚠️ {html.escape('; '.join(problems))}.</span>"
+            return False
+        for name, value in values.items():
+            self.controls[name].value = value
+        return True
+
     def _ipython_display_(self) -> None:
         from IPython.display import display
 

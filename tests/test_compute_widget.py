@@ -74,3 +74,12 @@ def test_this_machine_and_format_seconds():
     assert format_seconds(300) == "5.0 min" and format_seconds(7200) == "2.0 h"
     with pytest.raises(CourseInputError):
         format_seconds(-1)
+
+
+def test_time_chart_puts_the_measured_model_beside_the_estimates():
+    from course_utils import compute_widget as W
+
+    fig, times = W.time_chart(2e11, 0.25)
+    labels = list(times)
+    assert labels[0] == "this computer's processor" and "measured" in labels[-1] and times[labels[-1]] == 0.25
+    assert times[labels[0]] > max(list(times.values())[1:-1])  # the CPU is slower than every card in the chart

@@ -158,3 +158,11 @@ def test_upscaler_refuses_a_cpu_with_a_clear_message():
         P.load_upscaler()
     with pytest.raises(CourseInputError, match="at most 256"):
         P.upscale_x4(Image.new("RGB", (512, 512)))
+
+
+def test_settling_chart_marks_the_first_pass_over_the_threshold():
+    curves = {"layout": np.array([0.2, 0.95, 0.97]), "detail": np.array([0.1, 0.5, 0.92])}
+    fig, first = P.settling_chart(curves, threshold=0.9)
+    assert first == {"layout": 2, "detail": 3} and len(fig.axes) == 1
+    with pytest.raises(CourseInputError, match="settling returns"):
+        P.settling_chart({"layout": curves["layout"]})

@@ -161,3 +161,35 @@ def test_the_dashboard_starts_at_the_models_own_steps_and_guidance(tiny_pipe, mo
     monkeypatch.setattr(tiny_pipe, "course_model", turbo, raising=False)
     d = widgets.parameter_dashboard(tiny_pipe, "a cat")
     assert (d.controls["steps"].value, d.controls["guidance"].value) == (2, 0.0)
+
+
+def test_set_moves_controls_from_code_and_refuses_out_of_range_values(tiny_pipe):
+    import html
+
+    d = widgets.parameter_dashboard(tiny_pipe, "a cat", steps=3)
+    shown = d.image.value
+    assert d.set(guidance=3.0, seed=5) is True
+    assert (d.controls["guidance"].value, d.controls["seed"].value) == (3.0, 5) and d.image.value != shown
+    for bad, says in (({"guidance": 40}, "outside the slider's range 0 to 15"), ({"seed": -1}, "outside"),
+                      ({"colour": 1}, "not a control"), ({"start": "photo"}, "not one of the choices"),
+                      ({"steps": "4"}, "outside")):
+        before = d.values()
+        assert d.set(**bad) is False and says in html.unescape(d.message.value)
+        assert d.values() == before  # nothing moved, not even the good values
+    same = widgets.text_to_image("a cat", pipe=tiny_pipe, guidance=3.0, steps=3, seed=5).image
+    assert same.tobytes() == d.last_image.tobytes()  # the dashboard draws what text_to_image draws
+
+
+def test_check_is_a_green_or_red_box_and_strict_in_the_tests(monkeypatch):
+    from course_utils import callouts
+
+    monkeypatch.delenv("COURSE_STRICT_CHECKS", raising=False)
+    green = callouts.check(True, "Right: four.", "Count again.")
+    assert "Well done" in green.data and "Right: four." in green.plain
+    red = callouts.check(False, "", "Count again.")
+    assert "Not yet" in red.data and "Count again." in red.plain
+    monkeypatch.setenv("COURSE_STRICT_CHECKS", "1")
+    with pytest.raises(AssertionError, match="Count again"):
+        callouts.check(False, "Right.", "Count again.")
+    with pytest.raises(CourseInputError, match="two sentences"):
+        callouts.check(True, None, "x")

@@ -288,3 +288,85 @@ def estimator_widget(model: str = "sd15", resolution: int | None = None, steps: 
         "guidance": W.Checkbox(value=guidance, description="guidance (batch of 2)", indent=False),
     }
     return Estimator(controls, cpu_flop_rate)
+
+
+def canvas_figure():
+    """
+    Two panels for the practical path's "bigger canvas": three canvases (512, 1024, 2048 pixels) drawn to
+    scale with how the paint (area) and the comparisons (area squared) grow, and the memory Stable
+    Diffusion 1.5 needs for one picture at four sizes, with memory-saving attention and with the naive
+    kind, against a 16 GiB graphics card (`compute.estimate`).
+
+    Taught in: chapter 6 (Compute requirements), practical path.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    sides = [512, 1024, 2048]
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1.1, 1]})
+    x = 0
+    for s in sides:
+        k = s // 512
+        ax.add_patch(plt.Rectangle((x, 0), k, k, facecolor="bisque", edgecolor="saddlebrown", lw=1.5))
+        ax.text(x + k / 2, k + 0.15, f"{s} × {s}", ha="center", fontsize=9, weight="bold")
+        ax.text(x + k / 2, -0.35, f"paint ×{k * k}", ha="center", fontsize=9, color="tab:blue")
+        ax.text(x + k / 2, -0.75, f"comparisons ×{k ** 4}", ha="center", fontsize=9, color="tab:red")
+        x += k + 1.1
+    ax.set_xlim(-0.3, x)
+    ax.set_ylim(-1.1, 4.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title("Three canvases drawn to scale: cost relative to 512 × 512")
+
+    # Stable Diffusion 1.5 on a 16 GiB graphics card, counted from its published configuration
+    pic = [256, 512, 768, 1024]
+    est = [compute.estimate("sd15", s, 30, "t4") for s in pic]
+    normal = [e["memory_gib"] for e in est]
+    naive = [e["memory_gib"] + e["attention_naive_gib"] for e in est]
+    pos = np.arange(len(pic))
+    bx.bar(pos - 0.2, normal, 0.4, color="tab:blue", label="with memory-saving attention")
+    bx.bar(pos + 0.2, naive, 0.4, color="tab:red", label="comparing all patches at once")
+    for p, a, b in zip(pos, normal, naive, strict=True):
+        bx.text(p - 0.2, a, f"{a:.1f}", ha="center", va="bottom", fontsize=8)
+        bx.text(p + 0.2, b, f"{b:.1f}", ha="center", va="bottom", fontsize=8)
+    bx.axhline(16, color="grey", ls="--", lw=1)
+    bx.text(-0.45, 16.4, "a 16 GiB graphics card", color="grey", fontsize=8)
+    bx.set_xticks(pos, [f"{s}²" for s in pic])
+    bx.set_ylim(0, 1.12 * max(naive))
+    bx.set(xlabel="picture size (pixels)", ylabel="memory needed (GiB)",
+           title="Stable Diffusion 1.5: memory for one picture")
+    bx.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def memory_figure(names: dict[str, str]):
+    """
+    Memory to make one picture on a graphics card (half precision): each model's weights and its working
+    space at its own picture size, one bar per model (`names`: model key -> label), from `compute.estimate`.
+
+    Taught in: chapter 6 (Compute requirements), practical path.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(8.5, 3.0))
+    y = np.arange(len(names))[::-1]
+    for yi, m in zip(y, names, strict=True):
+        e = compute.estimate(m, None, 30, "t4")                       # a graphics card: half precision
+        ax.barh(yi, e["weights_gib"], color="tab:red",
+                label="the model's numbers (weights)" if m == "sd15" else None)
+        ax.barh(yi, e["activations_gib"], left=e["weights_gib"], color="tab:orange",
+                label="working space for one picture" if m == "sd15" else None)
+        total = e["weights_gib"] + e["activations_gib"]
+        side = compute.MODELS[m].resolution
+        amount = f"{total:.1f} GiB" if total > 0.1 else f"{total * 1024:.0f} MiB"
+        ax.text(total, yi, f"  {amount} at {side}²", va="center", fontsize=9)
+    ax.set_xlim(0, 11)
+    ax.set_yticks(y, list(names.values()))
+    ax.set(xlabel="memory on a graphics card (GiB)", title="Memory to make one picture, half precision")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    plt.close(fig)
+    return fig

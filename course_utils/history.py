@@ -1156,3 +1156,23 @@ def timeline_figure(thumbnails: list[tuple[int, str, object]], now: int | None =
             cx = a + step * (j + 0.5)
             _thumbnail(fig.add_axes([cx - w / 2, top - h, w, h]), picture, caption)
     return fig
+
+
+def course_timeline(painters: dict, today: dict | None = None, seed: int = 1):
+    """
+    `timeline_figure` filled with the chapter's own pictures: nine samples of each small painter
+    (`painters`: family -> trained model, as `train_all` returns) and, for today's era, the text-to-image
+    pictures in `today` (``{"photo": image, "manga": image}``; missing ones are drawn as empty frames).
+
+    Taught in: chapter 1 (A short history of generative models), practical path.
+    """
+    today = today or {}
+    samples = {family: sample(family, painter, 9, seed=seed)[0] for family, painter in painters.items()}
+    return timeline_figure([
+        (0, "VAE-style (2013):\nsoft edges", samples["VAE"]),
+        (0, "GAN-style (2014):\none cat, again and again", samples["GAN"]),
+        (0, "PixelCNN-style (2016):\ndot by dot", samples["autoregressive"]),
+        (1, "DDPM-style (2020): recognisable,\nsmall and simple", samples["diffusion"]),
+        (2, "from text: “a ginger cat\nin photo style …”", today.get("photo")),
+        (2, "the same cat, asked\nfor in manga style", today.get("manga")),
+    ])

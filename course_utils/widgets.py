@@ -286,6 +286,53 @@ def _prompt_box(prompt: str) -> W.Text:
                   style={"description_width": "initial"}, layout=W.Layout(width="420px"))
 
 
+def noise_explorer(picture, schedules: dict, t: int = 300, seed: int = 0, scale: int = 3) -> ImageExplorer:
+    """`picture` at noise level t (a slider, 0 to T-1) under each of `schedules` (a dropdown:
+    name -> `NoiseSchedule`), always with the same noise; the caption gives ᾱ_t and signal-to-noise.
+
+    Taught in: chapter 2 (practical). ``explorer.render(t, schedule)`` draws one frame on its own.
+    """
+    from .images import to_tensor
+    from .plots import forward_frames
+
+    if not isinstance(schedules, dict) or not schedules:
+        raise CourseInputError("schedules must be a dict of name -> NoiseSchedule, e.g. {'linear': ...}.")
+    x0 = to_tensor(load_image(picture))
+    noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+    last = min(len(s.alphas_cumprod) for s in schedules.values()) - 1
+
+    def render(t, schedule):
+        return forward_frames(x0, [t], schedules[schedule].alphas_cumprod, noise=noise)[0]
+
+    def caption(t, schedule):
+        a = schedules[schedule].alphas_cumprod[t].item()
+        return f"t = {t}: ᾱ_t = {a:.4f} (the picture's share {a:.0%}), signal-to-noise ᾱ_t/(1-ᾱ_t) = {a / (1 - a):.3g}"
+
+    controls = {"t": slider("noise level t", t, 0, last, 1),
+                "schedule": W.Dropdown(options=list(schedules), value=next(iter(schedules)), description="schedule")}
+    return ImageExplorer(render, controls, scale=scale, caption=caption, title="MAU at noise level t")
+
+
+def strength_explorer(photo, prompt: str, pipe=None, strength: float = 0.6, seed: int = 0,
+                      scale: int = 4) -> ImageExplorer:
+    """A strength slider, a prompt box and a seed slider that redraw `photo` with image-to-image.
+
+    Taught in: chapter 5 (practical). The caption says how many of the model's denoising passes run.
+    """
+    pipe, i2i, ref = _pipes(pipe, photo)
+    steps = getattr(getattr(pipe, "course_model", None), "steps", 20)
+
+    def render(strength, prompt, seed):
+        return image_to_image(ref, prompt, strength=strength, seed=seed, steps=steps, pipe=i2i).image
+
+    def caption(strength, prompt, seed):
+        return f"strength {strength:.2f}: {int(steps * strength)} of {steps} passes, seed {seed}"
+
+    controls = {"strength": slider("strength", strength, 0.05, 1.0, 0.05), "prompt": _prompt_box(prompt),
+                "seed": slider("seed", seed, 0, 20, 1)}
+    return ImageExplorer(render, controls, scale=scale, caption=caption, title="MAU, reinterpreted")
+
+
 def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None, *, guidance: float | None = None,
                         steps: int | None = None, seed: int = 0, strength: float = 0.6, start: str = "noise",
                         scale: int = 4) -> ImageExplorer:

@@ -83,3 +83,10 @@ def test_time_chart_puts_the_measured_model_beside_the_estimates():
     labels = list(times)
     assert labels[0] == "this computer's processor" and "measured" in labels[-1] and times[labels[-1]] == 0.25
     assert times[labels[0]] > max(list(times.values())[1:-1])  # the CPU is slower than every card in the chart
+
+
+def test_the_practical_charts_of_chapter_6_draw():
+    from course_utils import compute_widget as W
+
+    assert len(W.canvas_figure().axes) == 2
+    assert len(W.memory_figure({"sd15": "SD 1.5", "embedded": "the course's model"}).axes) == 1

@@ -193,3 +193,17 @@ def test_check_is_a_green_or_red_box_and_strict_in_the_tests(monkeypatch):
         callouts.check(False, "Right.", "Count again.")
     with pytest.raises(CourseInputError, match="two sentences"):
         callouts.check(True, None, "x")
+
+
+def test_the_noise_and_strength_explorers_of_chapters_2_and_5(tiny_pipe):
+    from course_utils.schedules import NoiseSchedule
+
+    photo = Image.new("RGB", (48, 40), (200, 120, 40))
+    schedules = {k: NoiseSchedule.from_kind(k) for k in ("linear", "cosine")}
+    ex = widgets.noise_explorer(photo, schedules, t=10)
+    clean_ish = ex.image.value
+    assert ex.set(t=900) and ex.image.value != clean_ish and "ᾱ_t" in ex.message.value
+    assert ex.render(900, "linear").size == ex.render(10, "cosine").size
+    s = widgets.strength_explorer(photo, "a cat", pipe=tiny_pipe, strength=0.5)
+    assert "10 of 20 passes" in s.message.value  # the tiny pipeline has no course_model: 20 steps
+    assert s.set(strength=1.0) and "20 of 20 passes" in s.message.value

@@ -54,6 +54,10 @@ class _Studio:
     def values(self) -> dict:
         return {k: c.value for k, c in self.controls.items()}
 
+    def set(self, **values) -> bool:
+        """Move the studio's controls from code, as if dragged (see `widgets.ImageExplorer.set`)."""
+        return self.explorer.set(**values)
+
     @property
     def last_image(self) -> Image.Image | None:
         return self.explorer.last_image

@@ -1590,6 +1590,25 @@ def save_print_png(img: Image.Image, path: str | os.PathLike, dpi: int = 300, *,
                       compress_level=3)
 
 
+def tshirt_problems(sprite: Image.Image, shirt_colour, outline_colour, max_colours: int = 15) -> list[str]:
+    """What stops `sprite` from being printed on a shirt of `shirt_colour`, one short phrase each (an
+    empty list: print-ready): too many colours, colours outside the 9-bit palette, a background that is
+    not fully see-through, or an outline too close to the shirt's colour (`outline_contrast` below
+    `MIN_OUTLINE_CONTRAST`).
+
+    Taught in chapter 9 (practical), as the check of the learner's own design.
+    """
+    rules = check_print_file(sprite, max_colors=max_colours, size=sprite.size)
+    contrast = outline_contrast(outline_colour, shirt_colour)
+    found = [(rules["n_colors"] <= max_colours, f"{rules['n_colors']} colours, more than {max_colours}"),
+             (rules["all_9bit"], f"colours outside the 512: {rules['non_9bit_colors']}"),
+             (rules["alpha_binary"] and sprite.getchannel("A").getextrema()[0] == 0,
+              "the background is not see-through"),
+             (contrast >= MIN_OUTLINE_CONTRAST, f"the outline hardly shows on this shirt (ΔE {contrast:.0f}, at least "
+              f"{MIN_OUTLINE_CONTRAST:.0f} needed): pick a lighter or darker shirt, or another preset")]
+    return [why for ok, why in found if not ok]
+
+
 def check_print_file(
     path_or_img: Any,
     max_colors: int = 15,

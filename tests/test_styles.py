@@ -513,3 +513,20 @@ def test_crop_to_subject_checkerboard_and_border_plainness():
     plain.paste((230, 120, 40), (20, 20, 44, 44))
     busy = Image.fromarray((np.random.default_rng(0).random((64, 64, 3)) * 255).astype("uint8"))
     assert S.border_plainness(plain) > 0.95 > 0.5 > S.border_plainness(busy)
+
+
+def test_tshirt_problems_names_what_stops_a_print():
+    from PIL import Image
+
+    from course_utils import styles as S
+
+    sprite = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    sprite.paste((252, 144, 36, 255), (2, 2, 6, 6))
+    assert S.tshirt_problems(sprite, (255, 255, 255), (0, 0, 0)) == []
+    found = S.tshirt_problems(sprite, (10, 10, 10), (0, 0, 0))
+    assert len(found) == 1 and "outline hardly shows" in found[0]
+    opaque = Image.new("RGBA", (8, 8), (252, 144, 36, 255))
+    assert any("see-through" in p for p in S.tshirt_problems(opaque, (255, 255, 255), (0, 0, 0)))
+    off_palette = sprite.copy()
+    off_palette.putpixel((3, 3), (250, 1, 1, 255))
+    assert any("outside the 512" in p for p in S.tshirt_problems(off_palette, (255, 255, 255), (0, 0, 0)))

@@ -804,13 +804,15 @@ def train_all(data: torch.Tensor, scale: float = 1.0, seed: int = 0) -> dict[str
     """
     if isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not 0.05 <= scale <= 10:
         raise CourseInputError(f"scale must be a number from 0.05 to 10 (1 = the full budget), got {scale!r}.")
+    from tqdm.auto import tqdm
+
     steps = lambda cfg: max(1, round(cfg.steps * scale))  # noqa: E731
-    return {
-        "GAN": train_gan(data, GANConfig(steps=steps(GANConfig()), seed=seed)),
-        "VAE": train_vae(data, VAEConfig(steps=steps(VAEConfig()), seed=seed)),
-        "autoregressive": train_autoregressive(data, ARConfig(steps=steps(ARConfig()), seed=seed)),
-        "diffusion": train_diffusion(data, DiffusionConfig(steps=steps(DiffusionConfig()), seed=seed)),
-    }
+    trainers = {"GAN": lambda: train_gan(data, GANConfig(steps=steps(GANConfig()), seed=seed)),
+                "VAE": lambda: train_vae(data, VAEConfig(steps=steps(VAEConfig()), seed=seed)),
+                "autoregressive": lambda: train_autoregressive(data, ARConfig(steps=steps(ARConfig()), seed=seed)),
+                "diffusion": lambda: train_diffusion(data, DiffusionConfig(steps=steps(DiffusionConfig()), seed=seed))}
+    bar = tqdm(trainers.items(), total=len(trainers), desc="training the four painters", leave=False)
+    return {name: train() for name, train in bar}
 
 
 def sample(family: str, trained: Trained, n: int, seed: int = 0) -> tuple[torch.Tensor, int]:

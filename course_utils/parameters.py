@@ -198,7 +198,9 @@ def adherence_sweep(pipe, prompts: Sequence[AttributePrompt], guidances: Sequenc
     texts = [p.prompt for p in prompts]
     truths = [p.truth for p in prompts]
     images, pixels, clip, seconds = {}, {}, ({} if judge is not None else None), {}
-    for g in guidances:
+    from tqdm.auto import tqdm
+
+    for g in tqdm(guidances, desc=f"{len(texts)} pictures at each guidance scale", leave=False):
         t0 = time.perf_counter()
         pictures: list[Image.Image] = []
         for start in range(0, len(texts), batch_size):

@@ -52,3 +52,26 @@ def test_no_notebook_or_helper_hard_codes_one_models_size():
             found += [f"{path.name}:{n}: {line.strip()} ({why})" for pat, why in offenders.items()
                       if re.search(pat, line.split("#")[0]) and "e.g." not in line]
     assert not found, "\n".join(found)
+
+
+def test_a_printed_verdict_is_backed_by_the_numbers():
+    """A sentence printed as plain text (no numbers in it) that states a verdict ("identical", "faster",
+    "matches" ...) must come after an assert that checks it, or inside an if/else that chose it: a verdict
+    printed unconditionally is how notebooks came to contradict the numbers beside them."""
+    import json
+    import re
+
+    literal = re.compile(r'^(\\s*)print\\(\\s*"([^"{}]*)"\\s*\\)', re.M)
+    verdict = re.compile(r"\\b(more|less|faster|slower|identical|rises|falls|better|worse|higher|lower|same|"
+                         r"settled|matches|fits|changed|differs?)\\b", re.I)
+    bare = []
+    for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
+        for k, cell in enumerate(json.loads(path.read_text())["cells"]):
+            source = "".join(cell["source"])
+            if cell["cell_type"] != "code":
+                continue
+            for m in literal.finditer(source):
+                backed = "assert " in source[:m.start()] or m.group(1) != ""
+                if verdict.search(m.group(2)) and not backed:
+                    bare.append(f"{path.parent.name}/{path.name} cell {k}: {m.group(2)[:80]}")
+    assert not bare, "\n".join(bare)

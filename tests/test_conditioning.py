@@ -143,3 +143,43 @@ def test_draw_prompts_matches_one_call_per_prompt(tiny):
         C.draw_prompts("a cat", pipe=tiny)
     with pytest.raises(CourseInputError, match="steps"):
         C.draw_prompts(["a cat"], pipe=tiny, steps=0)
+
+
+# --- the practical path's one-call views ---------------------------------------------------------------
+def test_best_of_verdict_follows_the_numbers():
+    seeds, asked = [0, 1, 2], {"fur": "black", "background": "yellow"}
+    order = [2, 0, 1]  # best score first
+    scores = [60.2, 40.0, 71.0]
+    assert "nothing real to choose" in C._best_of_verdict(seeds, scores, order, asked, [2, 2, 2])
+    assert "No try shows all 2" in C._best_of_verdict(seeds, scores, order, asked, [1, 0, 1])
+    assert "agree" in C._best_of_verdict(seeds, scores, order, asked, [1, 0, 2])
+    verdict = C._best_of_verdict(seeds, scores, order, asked, [2, 0, 1])
+    assert "disagree" in verdict and "seed 2 misses something yet scores 71" in verdict
+    assert "read only the course's own model" in C._best_of_verdict(seeds, scores, order, asked, None)
+
+
+def test_check_understood_answers_in_words():
+    good = C.check_understood("a black cat on a yellow background", fur="black", background="yellow")
+    assert good.count("✓") == 2 and good.endswith("well done.")
+    typo = C.check_understood("a black cat", fur="blak")
+    assert "? fur: 'blak' is not one of the model's words" in typo
+    default = C.check_understood("a cat", fur="ginger")
+    assert ("✗ fur" in default or "✓ fur" in default) and "as a default" in default
+
+
+def test_best_of_and_the_prompt_explorer_on_a_tiny_pipeline(tiny, tmp_path):
+    judge = C.load_judge()
+    b = C.best_of("a black cat on a yellow background", n=3, pipe=tiny, judge=judge)
+    assert sorted(b.order) == [0, 1, 2] and b.shown is None  # pixel rules only for the embedded model
+    assert b.scores[b.order[0]] >= b.scores[b.order[-1]] and "favourite is seed" in b.verdict
+    with pytest.raises(CourseInputError, match="from 2 to"):
+        C.best_of("a cat", n=1, pipe=tiny, judge=judge)
+    view = C.prompt_explorer(tiny, judge, "a ginger cat", save_dir=tmp_path)
+    first = view.explorer.image.value
+    view.prompt_box.value = "a black cat in manga style on a yellow background"
+    assert view.explorer.image.value != first and view.explorer.last_error is None
+    assert "CLIP score" in view.explorer.message.value
+    view.prompt_box.value = "a ginger cat"
+    assert view.explorer.history[-1][1] is True  # a prompt seen before comes from the cache
+    saved = view.save.click()
+    assert saved is not None and saved.suffix == ".png" and saved.parent == tmp_path

@@ -54,24 +54,31 @@ def test_no_notebook_or_helper_hard_codes_one_models_size():
     assert not found, "\n".join(found)
 
 
+def _bare_verdicts(source: str) -> list[str]:
+    """Plain-text prints in `source` that state a verdict with no assert before them and no if/else around them."""
+    import re
+
+    literal = re.compile(r'^(\s*)print\(\s*"([^"{}]*)"\s*\)', re.M)
+    verdict = re.compile(r"\b(more|less|faster|slower|identical|rises|falls|better|worse|higher|lower|same|"
+                         r"settled|matches|fits|changed|differs?)\b", re.I)
+    return [m.group(2) for m in literal.finditer(source)
+            if verdict.search(m.group(2)) and "assert " not in source[:m.start()] and m.group(1) == ""]
+
+
 def test_a_printed_verdict_is_backed_by_the_numbers():
     """A sentence printed as plain text (no numbers in it) that states a verdict ("identical", "faster",
     "matches" ...) must come after an assert that checks it, or inside an if/else that chose it: a verdict
     printed unconditionally is how notebooks came to contradict the numbers beside them."""
     import json
-    import re
 
-    literal = re.compile(r'^(\\s*)print\\(\\s*"([^"{}]*)"\\s*\\)', re.M)
-    verdict = re.compile(r"\\b(more|less|faster|slower|identical|rises|falls|better|worse|higher|lower|same|"
-                         r"settled|matches|fits|changed|differs?)\\b", re.I)
+    assert _bare_verdicts('x = 1\nprint("the layout settles faster than the detail")\n') == [
+        "the layout settles faster than the detail"]
+    assert _bare_verdicts('assert a < b\nprint("faster")\n') == []
+    assert _bare_verdicts('if a < b:\n    print("faster")\n') == []
     bare = []
     for path in sorted((ROOT / "notebooks").rglob("*.ipynb")):
         for k, cell in enumerate(json.loads(path.read_text())["cells"]):
-            source = "".join(cell["source"])
-            if cell["cell_type"] != "code":
-                continue
-            for m in literal.finditer(source):
-                backed = "assert " in source[:m.start()] or m.group(1) != ""
-                if verdict.search(m.group(2)) and not backed:
-                    bare.append(f"{path.parent.name}/{path.name} cell {k}: {m.group(2)[:80]}")
+            if cell["cell_type"] == "code":
+                where = f"{path.parent.name}/{path.name} cell {k}"
+                bare += [f"{where}: {v[:80]}" for v in _bare_verdicts("".join(cell["source"]))]
     assert not bare, "\n".join(bare)

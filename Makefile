@@ -3,10 +3,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 # the test suite never downloads anything; passive OpenMP threads stay fast when two test workers share the cores
 TEST_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 MPLBACKEND=Agg OMP_WAIT_POLICY=PASSIVE
 
-.PHONY: install lab test test-real-shaped test-fast lint gpu-check bench train-model eval-model samples clean
+.PHONY: install install-dev lab test test-real-shaped test-fast lint gpu-check bench train-model eval-model samples clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "The course needs Python 3.11; found " + sys.version.split()[0] + ". Install 3.11 (or use environment.yml with conda) and run make again."'
@@ -17,6 +18,13 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install the pinned requirements and course_utils
+
+# the tests, lint and the browser test need more than a learner does (requirements-dev.txt)
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
+install-dev: $(DEV_STAMP)
 
 # LAB_ARGS passes options to JupyterLab, e.g. make lab LAB_ARGS="--no-browser --ip=0.0.0.0 --port=8890".
 # As root (containers, many JupyterHub images) --allow-root is added; the news popup and update check are off.
@@ -30,25 +38,25 @@ lab: install  ## open JupyterLab on the welcome notebook
 # Every notebook runs twice: with the embedded model, then with a model shaped like Stable Diffusion 1.5 (PNDM,
 # 77 tokens, 768-wide text, VAE factor 8; random weights, built in seconds), so that nothing fits one model only.
 NBVAL := -n 2 --dist loadscope --nbval-lax --nbval-current-env
-test: install  ## unit tests and every notebook, top to bottom (nbval), with both models
+test: install-dev  ## unit tests and every notebook, top to bottom (nbval), with both models
 	out=$$(mktemp -d); $(TEST_ENV) COURSE_OUTPUT_DIR=$$out COURSE_STRICT_CHECKS=1 $(PY) -m pytest $(NBVAL) --durations=15 \
 		tests notebooks \
 		&& $(TEST_ENV) $(PY) -m course_utils.minisd.real_shaped $$out/real-shaped \
 		&& $(TEST_ENV) COURSE_OUTPUT_DIR=$$out COURSE_MODEL=$$out/real-shaped $(PY) -m pytest $(NBVAL) -p no:cacheprovider \
 		notebooks; rc=$$?; rm -rf "$$out"; exit $$rc
 
-test-real-shaped: install  ## every notebook with the Stable-Diffusion-1.5-shaped test model only
+test-real-shaped: install-dev  ## every notebook with the Stable-Diffusion-1.5-shaped test model only
 	out=$$(mktemp -d); $(TEST_ENV) $(PY) -m course_utils.minisd.real_shaped $$out/real-shaped \
 		&& $(TEST_ENV) COURSE_OUTPUT_DIR=$$out COURSE_MODEL=$$out/real-shaped $(PY) -m pytest $(NBVAL) notebooks; \
 		rc=$$?; rm -rf "$$out"; exit $$rc
 
-test-fast: install  ## unit tests only
+test-fast: install-dev  ## unit tests only
 	out=$$(mktemp -d); $(TEST_ENV) COURSE_OUTPUT_DIR=$$out $(PY) -m pytest -n 2 tests; rc=$$?; rm -rf "$$out"; exit $$rc
 
-lint: install
+lint: install-dev
 	$(VENV)/bin/ruff check course_utils tests assets
 
-gpu-check: install  ## on a CUDA GPU: SD 1.5 and SDXL U-Net speed and memory, then the real-model notebook cells
+gpu-check: install-dev  ## on a CUDA GPU: SD 1.5 and SDXL U-Net speed and memory, then the real-model notebook cells
 	HF_HUB_DISABLE_TELEMETRY=1 $(PY) -m course_utils.gpu_check $(GPU_CHECK_ARGS)
 
 bench: install  ## speed and memory of the embedded model (medians, this machine)

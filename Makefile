@@ -54,7 +54,7 @@ test-fast: install-dev  ## unit tests only
 	out=$$(mktemp -d); $(TEST_ENV) COURSE_OUTPUT_DIR=$$out $(PY) -m pytest -n 2 tests; rc=$$?; rm -rf "$$out"; exit $$rc
 
 lint: install-dev
-	$(VENV)/bin/ruff check course_utils tests assets
+	$(VENV)/bin/ruff check course_utils tests assets notebooks
 
 gpu-check: install-dev  ## on a CUDA GPU: SD 1.5 and SDXL U-Net speed and memory, then the real-model notebook cells
 	HF_HUB_DISABLE_TELEMETRY=1 $(PY) -m course_utils.gpu_check $(GPU_CHECK_ARGS)

@@ -7,7 +7,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # the test suite never downloads anything; passive OpenMP threads stay fast when two test workers share the cores
 TEST_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 MPLBACKEND=Agg OMP_WAIT_POLICY=PASSIVE
 
-.PHONY: install install-dev lab test test-real-shaped test-fast lint gpu-check classroom bench train-model eval-model samples clean
+.PHONY: install install-dev lab test test-real-shaped test-fast lint gpu-check site classroom bench train-model eval-model samples clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "The course needs Python 3.11; found " + sys.version.split()[0] + ". Install 3.11 (or use environment.yml with conda) and run make again."'
@@ -58,6 +58,9 @@ lint: install-dev
 
 gpu-check: install-dev  ## on a CUDA GPU: SD 1.5 and SDXL U-Net speed and memory, then the real-model notebook cells
 	HF_HUB_DISABLE_TELEMETRY=1 $(PY) -m course_utils.gpu_check $(GPU_CHECK_ARGS)
+
+site: install  ## the course as static web pages with every picture, in build/site (open build/site/index.html)
+	OMP_WAIT_POLICY=PASSIVE $(PY) -m course_utils.site
 
 classroom: install  ## peak memory and CPU time of one learner's kernel, notebook by notebook (for a JupyterHub)
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m course_utils.classroom

@@ -27,17 +27,24 @@ print("COURSE-CLASSROOM " + json.dumps({"peak_mib": max(_self.ru_maxrss, _kids.r
 """
 
 
-def measure(notebook: Path, timeout: int = 900) -> dict:
-    """Run `notebook` in a fresh kernel; return its peak memory (MiB), CPU seconds and wall seconds."""
+def run_notebook(notebook: Path, extra_code: str | None = None, timeout: int = 900):
+    """`notebook` run top to bottom in a fresh kernel, in its own folder, with `extra_code` as a last cell;
+    returns the executed notebook (``nbformat.NotebookNode``). Shared by `make classroom` and `make site`."""
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(notebook, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(_REPORT))
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(notebook.parent)}})
+    if extra_code:
+        nb.cells.append(nbformat.v4.new_code_cell(extra_code))
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   resources={"metadata": {"path": str(notebook.parent)}}).execute()
+    return nb
+
+
+def measure(notebook: Path, timeout: int = 900) -> dict:
+    """Run `notebook` in a fresh kernel; return its peak memory (MiB), CPU seconds and wall seconds."""
     t0 = time.perf_counter()
-    client.execute()
+    nb = run_notebook(notebook, _REPORT, timeout)
     wall = time.perf_counter() - t0
     for out in nb.cells[-1].outputs:
         text = out.get("text", "")

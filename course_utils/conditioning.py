@@ -41,6 +41,7 @@ from .errors import CourseInputError
 
 __all__ = [
     "BestOf",
+    "asked_for",
     "CrossAttentionRecorder",
     "RecordedAttention",
     "RewriteComparison",
@@ -55,6 +56,7 @@ __all__ = [
     "overlay",
     "parse_prompt",
     "prompt_explorer",
+    "shown_count",
     "rank_by_clip",
     "record_cross_attention",
     "rewrite_prompt",
@@ -437,14 +439,14 @@ def draw_prompts(prompts: Sequence[str], seed: int = 0, pipe=None, steps: int | 
         `list[PIL.Image.Image]`: one picture per prompt, in order.
     """
     from .generate import MAX_IMAGES, check_inputs
-    from .models import load_pipeline, picture_size
+    from .models import load_pipeline, model_defaults, picture_size
 
     if isinstance(prompts, str) or not isinstance(prompts, Sequence) or not 1 <= len(prompts) <= MAX_IMAGES:
         raise CourseInputError(f"prompts must be a list of 1 to {MAX_IMAGES} prompts, got {prompts!r}.")
     pipe = pipe or load_pipeline(verbose=False)
-    info = getattr(pipe, "course_model", None)
-    steps = steps if steps is not None else getattr(info, "steps", 20)
-    guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)
+    default_steps, default_guidance = model_defaults(pipe)
+    steps = steps if steps is not None else default_steps
+    guidance = guidance if guidance is not None else default_guidance
     size = picture_size(pipe)
     checked = [check_inputs(pipe, p, None, steps, guidance, seed, size, size, 1, 0.0) for p in prompts]
     c = checked[0]
@@ -756,15 +758,23 @@ def one_word_grid(base: dict[str, str], changes: dict[str, Sequence[str]], seed:
                         suptitle=f"One changed word per picture (seed {seed})")
 
 
-def _asked(prompt: str) -> dict[str, str]:
-    """The fur, background and style a prompt names, in the model's words (what it leaves out is not asked)."""
+def asked_for(prompt: str) -> dict[str, str]:
+    """The fur, background and style a prompt names, in the model's words (what it leaves out is not asked),
+    e.g. ``{"fur": "cream", "background": "green", "style": "cartoon"}``.
+
+    Taught in: chapter 3; chapters 0 and 7 compare it with what a picture's pixels show (`shown_count`).
+    """
     parsed = parse_prompt(prompt)
     return {k: parsed[k]["value"] for k in ("fur", "background", "style") if parsed[k]["from"]}
 
 
-def _shows(read: dict[str, str], asked: dict[str, str]) -> int:
-    """How many of the asked things the pixel rules read. In manga style the rules read fur as a tone
-    (dark, mid, light), so a fur colour counts as shown when its tone is read there."""
+def shown_count(read: dict[str, str], asked: dict[str, str]) -> int:
+    """How many of the `asked` things (`asked_for`) the pixel rules read in a picture (`read`:
+    `minisd.metrics.classify_pixels`). In manga style the rules read fur as a tone (dark, mid, light), so
+    a fur colour counts as shown when its tone is read there.
+
+    Taught in: chapter 3; used in chapters 0 and 7.
+    """
     from .minisd.data import MANGA_TONE
 
     def ok(k: str, v: str) -> bool:
@@ -836,10 +846,10 @@ def best_of(prompt: str, n: int = 6, seed: int = 0, guidance: float | None = Non
     order, scores = [i for i, _ in ranking], [0.0] * n
     for i, s in ranking:
         scores[i] = float(s)
-    asked = _asked(prompt)
+    asked = asked_for(prompt)
     shown = None
     if _is_embedded(pipe) and asked:
-        shown = [_shows(_read_pixels(p), asked) for p in pictures]
+        shown = [shown_count(_read_pixels(p), asked) for p in pictures]
     titles = [f"#{r + 1} · seed {seeds[i]}\nCLIP {scores[i]:.0f}"
               + (f" · {shown[i]} of {len(asked)}" if shown is not None else "") for r, i in enumerate(order)]
     figure = picture_grid([[pictures[i] for i in order]], titles=[titles], size=1.6,

@@ -32,7 +32,7 @@ from PIL import Image, PngImagePlugin
 from .device import cpu_threads
 from .errors import CourseInputError, CourseSetupError, CourseWarning
 from .images import fit_square, image_grid, load_image
-from .models import as_image_to_image, load_pipeline, picture_size
+from .models import as_image_to_image, load_pipeline, model_defaults, picture_size
 from .saving import portable_text, save_image
 
 MAX_SEED = 2**63 - 1
@@ -375,9 +375,9 @@ def text_to_image(prompt: str, *, negative_prompt: str | None = None, steps: int
     _check_pipe(pipe)
     _check_callback(callback)
     pipe = pipe if pipe is not None else load_pipeline(model, "text-to-image", verbose=False)
-    info = pipe.course_model if hasattr(pipe, "course_model") else None
-    steps = steps if steps is not None else getattr(info, "steps", 20)
-    guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)
+    default_steps, default_guidance = model_defaults(pipe)
+    steps = steps if steps is not None else default_steps
+    guidance = guidance if guidance is not None else default_guidance
     size = picture_size(pipe)
     p = check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed,
                      size if height is None else height, size if width is None else width,
@@ -412,9 +412,9 @@ def image_to_image(image, prompt: str, *, strength: float = 0.6, negative_prompt
             "(e.g. strength=0.6, the default; 1 ignores the picture).")
     strength = _check_float("strength", strength, 0.0, 1.0, lo_open=True)
     pipe = as_image_to_image(pipe if pipe is not None else load_pipeline(model, "image-to-image", verbose=False))
-    info = getattr(pipe, "course_model", None)
-    steps = steps if steps is not None else getattr(info, "steps", 20)
-    guidance = guidance if guidance is not None else getattr(info, "guidance", 7.5)
+    default_steps, default_guidance = model_defaults(pipe)
+    steps = steps if steps is not None else default_steps
+    guidance = guidance if guidance is not None else default_guidance
     res = picture_size(pipe)
     size = _check_size(res if size is None else size, pipe)  # before any resize: size=40000 is refused here
     img = load_image(image)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -118,17 +117,11 @@ def _sync(device: torch.device) -> None:
 
 
 def time_calls(fn, device: torch.device, repeats: int, warmup: int) -> float:
-    """Median seconds of one call of `fn` after `warmup` calls."""
-    for _ in range(warmup):
-        fn()
-    _sync(device)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        _sync(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    """Median seconds of one call of `fn` after `warmup` calls, waiting for the GPU after each
+    (chapter 6's `compute.time_per_call`)."""
+    from .compute import time_per_call
+
+    return time_per_call(lambda: (fn(), _sync(device)), repeats=repeats, warmup=warmup)
 
 
 def measure(case: Case, attention: str, compiled: bool, device: torch.device, dtype: torch.dtype,

@@ -506,6 +506,16 @@ def real_model_ready(gpu_only: bool = False) -> bool:
     return not gpu_only and info.is_local and _weights_bytes(Path(info.source)) < SMALL_MODEL_BYTES
 
 
+def model_defaults(pipe) -> tuple[int, float]:
+    """The number of steps and the guidance scale `pipe`'s model draws best with (its `ModelInfo`: 20 and
+    7.5 for the embedded model, 2 and 0 for SD-Turbo); 20 and 7.5 for a pipeline the course did not load.
+
+    Taught in: chapter 7 (the parameters). Every helper that leaves steps or guidance out uses these.
+    """
+    info = getattr(pipe, "course_model", None)
+    return int(getattr(info, "steps", 20)), float(getattr(info, "guidance", 7.5))
+
+
 def picture_size(pipe) -> int:
     """The side, in pixels, of the square pictures `pipe`'s model was made for: the U-Net's latent
     size times the VAE's factor (64 for the embedded model, 512 for Stable Diffusion 1.5).

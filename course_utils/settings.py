@@ -143,12 +143,16 @@ def _check_photo(value: str) -> str | None:
 
 
 def _check_output_dir(value: str) -> str | None:
-    probe = Path(value).expanduser()
+    from .saving import _blocking_file
+
+    folder = Path(value).expanduser()
+    blocker = _blocking_file(folder)
+    if blocker is not None:
+        return (f"COURSE_OUTPUT_DIR={value!r}: '{blocker}' is a file, so the folder cannot be made there. "
+                + _how_to_unset("COURSE_OUTPUT_DIR"))
+    probe = folder
     while not probe.exists() and probe.parent != probe:  # the nearest part of the path that exists decides
         probe = probe.parent
-    if not probe.is_dir():
-        return (f"COURSE_OUTPUT_DIR={value!r}: '{probe}' is a file, so the folder cannot be made there. "
-                + _how_to_unset("COURSE_OUTPUT_DIR"))
     if not os.access(probe, os.W_OK | os.X_OK):
         return (f"COURSE_OUTPUT_DIR={value!r}: this computer does not let the course write in '{probe}'. "
                 + _how_to_unset("COURSE_OUTPUT_DIR"))

@@ -19,6 +19,7 @@ from . import styles as S
 from .capstone import photo_square, recipe
 from .errors import CourseInputError
 from .images import load_image, mau
+from .models import model_defaults
 from .widgets import ImageExplorer, save_button, slider
 
 SOURCES = {"the photo (filters only)": "photo", "the AI's redraw": "redraw"}
@@ -298,7 +299,7 @@ class MangaStudio(_Studio):
         return image_grid([big, manga], cols=2, labels=["the model's picture", "combined manga"])
 
     def describe(self, photo_name, strength, guidance, seed) -> str:
-        steps = getattr(getattr(self.pipe, "course_model", None), "steps", 20)
+        steps, _ = model_defaults(self.pipe)
         return (f"{photo_name}: {int(steps * strength)} of {steps} steps redrawn, guidance {guidance}, seed {seed}, "
                 f"likeness to the photo {self.likeness(photo_name, strength, guidance, seed):.2f}")
 

@@ -31,7 +31,7 @@ from PIL import Image
 from .errors import CourseInputError, CourseSetupError
 from .generate import MAX_SEED, _check_float, _check_int, image_to_image, text_to_image
 from .images import image_grid, load_image, mau
-from .models import as_image_to_image, load_pipeline
+from .models import as_image_to_image, load_pipeline, model_defaults
 from .saving import explain_failure, save_image
 
 #: The longest side a widget sends to the browser: a real model's 512-pixel picture enlarged 4 times
@@ -320,7 +320,7 @@ def strength_explorer(photo, prompt: str, pipe=None, strength: float = 0.6, seed
     Taught in: chapter 5 (practical). The caption says how many of the model's denoising passes run.
     """
     pipe, i2i, ref = _pipes(pipe, photo)
-    steps = getattr(getattr(pipe, "course_model", None), "steps", 20)
+    steps, _ = model_defaults(pipe)
 
     def render(strength, prompt, seed):
         return image_to_image(ref, prompt, strength=strength, seed=seed, steps=steps, pipe=i2i).image
@@ -349,9 +349,9 @@ def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None,
     if start not in dict(START_OPTIONS).values():
         raise CourseInputError(f"start={start!r} is not a starting point: use 'noise' or 'picture'.")
     pipe, i2i, ref = _pipes(pipe, reference)
-    info = getattr(pipe, "course_model", None)
-    guidance = getattr(info, "guidance", 7.5) if guidance is None else guidance
-    steps = getattr(info, "steps", 20) if steps is None else steps
+    default_steps, default_guidance = model_defaults(pipe)
+    guidance = default_guidance if guidance is None else guidance
+    steps = default_steps if steps is None else steps
     controls = dict(
         prompt=_prompt_box(prompt),
         start=W.Dropdown(options=START_OPTIONS, value=start, description="start from",

@@ -364,3 +364,12 @@ def test_a_cache_of_float16_files_loads_with_its_variant(monkeypatch, tmp_path, 
     assert M.is_cached("owner/half")
     pipe = M.load_pipeline("owner/half", device="cpu", verbose=False)  # float16 files, float32 on the CPU
     assert pipe.unet.dtype == torch.float32
+
+
+def test_model_defaults_come_from_the_model_and_fall_back_to_20_and_7_5(tiny_model_dir, monkeypatch):
+    pipe = M.load_pipeline(str(tiny_model_dir), device="cpu", verbose=False)
+    assert M.model_defaults(pipe) == (30, 7.5)  # a local folder: Stable Diffusion's defaults
+    monkeypatch.setattr(pipe, "course_model", M.REGISTRY["sd-turbo"])
+    assert M.model_defaults(pipe) == (2, 0.0)
+    monkeypatch.delattr(pipe, "course_model")
+    assert M.model_defaults(pipe) == (20, 7.5)

@@ -160,3 +160,57 @@ def test_the_photo_stage_trains_the_encoder_and_keeps_the_decoder(tmp_path):
     after = AutoencoderKL.from_pretrained(T.stage_vae_photos(cfg)).state_dict()
     moved = {k for k in before if not torch.equal(before[k], after[k])}
     assert moved and all(k.startswith(("encoder.", "quant_conv.")) for k in moved), sorted(moved)[:5]
+
+
+def test_the_photo_stage_trains_both_halves_and_holds_what_text_to_image_uses(tmp_path):
+    # Every picture text-to-image makes is drawn by the decoder from the U-Net's latents: with the decoder
+    # switched on, the photo stage trains both halves, and with the anchor and the decoder bank, its losses include
+    # the drawn cats' first-stage latents and the first decoder's pictures of the U-Net's own latents
+    import json
+    import shutil
+
+    import torch
+    from diffusers import AutoencoderKL
+
+    from course_utils.minisd import train as T
+    from course_utils.minisd.config import MODEL_DIR
+
+    cfg, _ = T.parse_args(["--work-dir", str(tmp_path), "--vae-photo-steps", "3", "--vae-photo-decoder",
+                           "--vae-photo-ssim", "0.1", "--vae-anchor", "1", "--vae-keep-decoder", "1"])
+    assert (cfg.vae_photo_decoder, cfg.vae_photo_ssim, cfg.vae_anchor_weight, cfg.vae_keep_decoder) == (True, 0.1, 1, 1)
+    cfg.vae_photo_crops, cfg.vae_batch, cfg.vae_keep_bank, cfg.vae_keep_batch = 16, 4, 16, 2
+    shutil.copytree(MODEL_DIR / "vae", tmp_path / "vae")
+    for part in ("unet", "tokenizer"):
+        (tmp_path / part).symlink_to(MODEL_DIR / part)
+    (tmp_path / "clip").symlink_to(MODEL_DIR / "text_encoder")
+    for name, close_ups in (("data", False), ("portraits", True)):
+        imgs, specs = D.make_dataset(8, seed=1, close_ups=close_ups)
+        np.savez(tmp_path / f"{name}.npz", images=imgs, specs=json.dumps([s.as_dict() for s in specs]))
+    before = AutoencoderKL.from_pretrained(tmp_path / "vae").state_dict()
+    after = AutoencoderKL.from_pretrained(T.stage_vae_photos(cfg)).state_dict()
+    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    assert any(k.startswith("encoder.") for k in moved) and any(k.startswith("decoder.") for k in moved)
+    z, pics = torch.load(tmp_path / "decoder_bank.pt", weights_only=True)
+    assert z.shape == (16, 4, 16, 16) and pics.shape == (16, 3, 64, 64)
+    first = AutoencoderKL.from_pretrained(tmp_path / "vae")
+    with torch.no_grad():  # the bank holds the first decoder's pictures of those latents
+        assert torch.allclose(first.decode(z[:2]).sample.clamp(-1, 1), pics[:2], atol=1e-4)
+
+
+def test_the_ssim_loss_is_scikit_images_ssim_of_the_grey_levels():
+    import torch
+    from PIL import ImageFilter
+    from skimage.metrics import structural_similarity
+
+    from course_utils.images import to_tensor
+    from course_utils.minisd import photos as P
+    from course_utils.minisd import train as T
+
+    w = torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64).view(3, 1, 1)
+    photo = P.held_out_photos()["coffee"]
+    for radius in (0.5, 1.2, 3.0):
+        a, b = to_tensor(photo).double(), to_tensor(photo.filter(ImageFilter.GaussianBlur(radius))).double()
+        ga, gb = (a[0] * w).sum(0).numpy(), (b[0] * w).sum(0).numpy()
+        want = structural_similarity(ga, gb, data_range=2, use_sample_covariance=False, win_size=7)
+        assert 1 - float(T.grey_ssim_loss(a, b)) == pytest.approx(want, abs=1e-6)
+    assert float(T.grey_ssim_loss(a, a)) == pytest.approx(0.0, abs=1e-9)

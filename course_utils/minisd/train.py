@@ -300,14 +300,44 @@ def build_vae(cfg: MiniSDConfig):
         sample_size=D.SIZE)
 
 
-def _vae_step(cfg: MiniSDConfig, vae, x: torch.Tensor, gen: torch.Generator, dev, opt, params) -> torch.Tensor:
-    """One optimiser step of the autoencoder on pixels `x` (a sample of the posterior is decoded)."""
+def grey_ssim_loss(a: torch.Tensor, b: torch.Tensor, window: int = 7) -> torch.Tensor:
+    """1 - SSIM of the grey levels of two batches in [-1, 1]: 7 x 7 uniform windows, data range 2, population
+    variances (scikit-image's ``structural_similarity(..., data_range=2, use_sample_covariance=False)`` on
+    the same grey levels). A loss that rewards keeping local light, dark and contrast, which L1 and squared
+    error weigh the same everywhere (Zhao et al. 2017 train image restoration with L1 + SSIM)."""
+    w = torch.tensor([0.299, 0.587, 0.114], device=a.device).view(1, 3, 1, 1)
+    x, y = (a * w).sum(1, keepdim=True), (b * w).sum(1, keepdim=True)
+    c1, c2 = (0.01 * 2) ** 2, (0.03 * 2) ** 2  # data range 2
+    mean = lambda t: F.avg_pool2d(t, window, stride=1)  # noqa: E731
+    mx, my = mean(x), mean(y)
+    vx, vy, cxy = mean(x * x) - mx * mx, mean(y * y) - my * my, mean(x * y) - mx * my
+    ssim = ((2 * mx * my + c1) * (2 * cxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return 1 - ssim.mean()
+
+
+def _vae_step(cfg: MiniSDConfig, vae, x: torch.Tensor, gen: torch.Generator, dev, opt, params, *,
+              ssim_weight: float = 0.0, anchor: torch.Tensor | None = None,
+              keep: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    """One optimiser step of the autoencoder on pixels `x` (a sample of the posterior is decoded).
+    `anchor`: latents (posterior means) the first ``len(anchor)`` pictures must keep, weighted by
+    ``cfg.vae_anchor_weight`` in the U-Net's units (scaled latents). `keep`: latents and the pictures the
+    decoder must still draw from them, weighted by ``cfg.vae_keep_decoder``."""
     with _autocast(cfg, dev):
         post = vae.encode(x).latent_dist
         z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen).to(dev)
         rec = vae.decode(z).sample.float()
     # L1 keeps edges sharper than squared error; the tiny KL term keeps the latent well-behaved
     loss = F.l1_loss(rec, x) + 0.5 * F.mse_loss(rec, x) + cfg.vae_kl_weight * post.kl().mean()
+    if ssim_weight:
+        loss = loss + ssim_weight * grey_ssim_loss(rec, x)
+    if anchor is not None:
+        sf = vae.config.scaling_factor
+        loss = loss + cfg.vae_anchor_weight * F.mse_loss(post.mean[:len(anchor)].float() * sf, anchor * sf)
+    if keep is not None:
+        z, target = keep
+        with _autocast(cfg, dev):
+            drawn = vae.decode(z).sample.float()
+        loss = loss + cfg.vae_keep_decoder * F.l1_loss(drawn, target)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -366,6 +396,9 @@ def stage_vae_photos(cfg: MiniSDConfig) -> Path:
     drawn = np.concatenate([drawn, close])
     real = P.photo_crops(cfg.vae_photo_crops, seed=cfg.seed + 7)
     vae = AutoencoderKL.from_pretrained(cfg.work_dir / "vae").to(dev)
+    first = AutoencoderKL.from_pretrained(cfg.work_dir / "vae").to(dev).eval().requires_grad_(False) \
+        if cfg.vae_anchor_weight or cfg.vae_keep_decoder else None
+    bank = _decoder_bank(cfg, first, dev) if cfg.vae_keep_decoder else None
     if not cfg.vae_photo_decoder:
         # Only the encoder learns: the decoder, and with it everything text-to-image draws, stays the first
         # stage's. The encoder learns to find, for a photo, the latent that this decoder turns back into it.
@@ -384,7 +417,16 @@ def stage_vae_photos(cfg: MiniSDConfig) -> Path:
                                        real[rng.integers(0, len(real), half)]])).to(dev)
         for g in opt.param_groups:
             g["lr"] = _lr(step, steps, cfg.vae_photo_lr, warmup=50)
-        loss = _vae_step(cfg, vae, x, gen, dev, opt, trained)
+        anchor = None
+        if cfg.vae_anchor_weight:  # the drawn cats keep the latents the U-Net was trained on
+            with torch.no_grad(), _autocast(cfg, dev):
+                anchor = first.encode(x[:cfg.vae_batch - half]).latent_dist.mean.float()
+        keep = None
+        if bank is not None:  # the U-Net's own latents decode as the first stage's decoder drew them
+            i = torch.from_numpy(rng.integers(0, len(bank[0]), cfg.vae_keep_batch))
+            keep = (bank[0][i].to(dev), bank[1][i].to(dev))
+        loss = _vae_step(cfg, vae, x, gen, dev, opt, trained, ssim_weight=cfg.vae_photo_ssim, anchor=anchor,
+                         keep=keep)
         if step % 25 == 0:
             log.write(step, loss.item(), seconds)
         if (step + 1) % cfg.checkpoint_every == 0:
@@ -396,6 +438,39 @@ def stage_vae_photos(cfg: MiniSDConfig) -> Path:
     vae.cpu().save_pretrained(out, safe_serialization=True)
     _write_timing(cfg, "vae_photos", seconds + time.perf_counter() - log.t0)
     return out
+
+
+def _decoder_bank(cfg: MiniSDConfig, first, dev) -> tuple[torch.Tensor, torch.Tensor]:
+    """Latents that the `unet` stage's U-Net draws (random training prompts, some empty; 20 DDIM steps,
+    guidance 7.5) and what the first stage's decoder makes of them, cached in ``decoder_bank.pt``.
+
+    Text-to-image decodes these, not encodings of real pictures: a decoder retrained on photos can keep
+    every drawn cat's round trip and still draw the U-Net's latents softer. Holding it to the first
+    decoder's pictures of them keeps text-to-image closer to what it was (figures in MiniSDConfig)."""
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    path = cfg.work_dir / "decoder_bank.pt"
+    if path.exists():
+        return torch.load(path, weights_only=True)
+    pipe = StableDiffusionPipeline(
+        vae=first, text_encoder=CLIPTextModel.from_pretrained(cfg.work_dir / "clip"), tokenizer=load_tokenizer(cfg),
+        unet=UNet2DConditionModel.from_pretrained(cfg.work_dir / "unet"), scheduler=build_scheduler(cfg, "ddim"),
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False).to(dev)
+    pipe.set_progress_bar_config(disable=True)
+    rng = np.random.default_rng(cfg.seed + 11)
+    prompts = ["" if rng.random() < 0.1 else D.caption(D.random_spec(rng, held_out=False), rng, drop_p=0.1)
+               for _ in range(cfg.vae_keep_bank)]
+    zs = []
+    for i in tqdm(range(0, len(prompts), 16), desc="latents for the decoder"):
+        with torch.inference_mode():
+            zs.append(pipe(prompts[i:i + 16], num_inference_steps=20, guidance_scale=7.5, output_type="latent",
+                           generator=torch.Generator().manual_seed(cfg.seed + i)).images.cpu())
+    z = torch.cat(zs) / first.config.scaling_factor
+    with torch.inference_mode():
+        pics = torch.cat([first.decode(z[i:i + 64].to(dev)).sample.clamp(-1, 1).cpu() for i in range(0, len(z), 64)])
+    torch.save((z, pics), path)
+    return z, pics
 
 
 # --- stage: unet ----------------------------------------------------------------------------------
@@ -627,6 +702,13 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--vae-steps", type=int, help="override the number of VAE steps")
     p.add_argument("--vae-batch", type=int, help="override the VAE's batch size")
     p.add_argument("--vae-photo-steps", type=int, help="override the number of steps of the vae_photos stage")
+    p.add_argument("--vae-photo-decoder", action=argparse.BooleanOptionalAction,
+                   help="train the decoder too in the vae_photos stage (default: off, as shipped; see "
+                        "MiniSDConfig.vae_photo_decoder for what it measured)")
+    p.add_argument("--vae-photo-ssim", type=float, help="weight of 1 - grey-level SSIM in the vae_photos loss")
+    p.add_argument("--vae-anchor", type=float, help="weight: drawn cats keep their first-stage latents")
+    p.add_argument("--vae-keep-decoder", type=float,
+                   help="weight: the U-Net's own latents decode as the first stage's decoder drew them")
     p.add_argument("--portrait-steps", type=int, help="override the number of steps of the unet_portraits stage")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
@@ -666,6 +748,15 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
         cfg.vae_photo_steps = a.vae_photo_steps
     if a.portrait_steps:
         cfg.portrait_steps = a.portrait_steps
+    if a.vae_photo_decoder is not None:
+        cfg.vae_photo_decoder = a.vae_photo_decoder
+    for opt, field in (("vae_photo_ssim", "vae_photo_ssim"), ("vae_anchor", "vae_anchor_weight"),
+                       ("vae_keep_decoder", "vae_keep_decoder")):
+        value = getattr(a, opt)
+        if value is not None:
+            if value < 0:
+                p.error(f"--{opt.replace('_', '-')} must be at least 0, not {value}")
+            setattr(cfg, field, value)
     if a.snr_gamma is not None:
         cfg.unet_snr_gamma = a.snr_gamma
     if a.fur_drop is not None:

@@ -139,8 +139,9 @@ def test_the_badge_keeps_mau_and_identity_compares_any_size():
     assert capstone.identity(mau, badge) > capstone.identity(mau, blank) + 0.3
 
 
-def test_the_photo_stage_trains_the_encoder_and_keeps_the_decoder(tmp_path):
-    # Every picture text-to-image makes is drawn by the decoder: the photo stage must leave it as it was
+def _photo_stage_moves(tmp_path, *options: str) -> tuple[set[str], object]:
+    """Run the vae_photos stage 3 steps on a few drawn cats (with `options` on the command line) from the
+    shipped autoencoder; returns the names of the weights it moved and the config."""
     import json
     import shutil
 
@@ -150,34 +151,7 @@ def test_the_photo_stage_trains_the_encoder_and_keeps_the_decoder(tmp_path):
     from course_utils.minisd import train as T
     from course_utils.minisd.config import MODEL_DIR
 
-    cfg, _ = T.parse_args(["--work-dir", str(tmp_path), "--vae-photo-steps", "3"])
-    cfg.vae_photo_crops, cfg.vae_batch = 16, 4
-    shutil.copytree(MODEL_DIR / "vae", tmp_path / "vae")
-    for name, close_ups in (("data", False), ("portraits", True)):
-        imgs, specs = D.make_dataset(8, seed=1, close_ups=close_ups)
-        np.savez(tmp_path / f"{name}.npz", images=imgs, specs=json.dumps([s.as_dict() for s in specs]))
-    before = AutoencoderKL.from_pretrained(tmp_path / "vae").state_dict()
-    after = AutoencoderKL.from_pretrained(T.stage_vae_photos(cfg)).state_dict()
-    moved = {k for k in before if not torch.equal(before[k], after[k])}
-    assert moved and all(k.startswith(("encoder.", "quant_conv.")) for k in moved), sorted(moved)[:5]
-
-
-def test_the_photo_stage_trains_both_halves_and_holds_what_text_to_image_uses(tmp_path):
-    # Every picture text-to-image makes is drawn by the decoder from the U-Net's latents: with the decoder
-    # switched on, the photo stage trains both halves, and with the anchor and the decoder bank, its losses include
-    # the drawn cats' first-stage latents and the first decoder's pictures of the U-Net's own latents
-    import json
-    import shutil
-
-    import torch
-    from diffusers import AutoencoderKL
-
-    from course_utils.minisd import train as T
-    from course_utils.minisd.config import MODEL_DIR
-
-    cfg, _ = T.parse_args(["--work-dir", str(tmp_path), "--vae-photo-steps", "3", "--vae-photo-decoder",
-                           "--vae-photo-ssim", "0.1", "--vae-anchor", "1", "--vae-keep-decoder", "1"])
-    assert (cfg.vae_photo_decoder, cfg.vae_photo_ssim, cfg.vae_anchor_weight, cfg.vae_keep_decoder) == (True, 0.1, 1, 1)
+    cfg, _ = T.parse_args(["--work-dir", str(tmp_path), "--vae-photo-steps", "3", *options])
     cfg.vae_photo_crops, cfg.vae_batch, cfg.vae_keep_bank, cfg.vae_keep_batch = 16, 4, 16, 2
     shutil.copytree(MODEL_DIR / "vae", tmp_path / "vae")
     for part in ("unet", "tokenizer"):
@@ -188,7 +162,26 @@ def test_the_photo_stage_trains_both_halves_and_holds_what_text_to_image_uses(tm
         np.savez(tmp_path / f"{name}.npz", images=imgs, specs=json.dumps([s.as_dict() for s in specs]))
     before = AutoencoderKL.from_pretrained(tmp_path / "vae").state_dict()
     after = AutoencoderKL.from_pretrained(T.stage_vae_photos(cfg)).state_dict()
-    moved = {k for k in before if not torch.equal(before[k], after[k])}
+    return {k for k in before if not torch.equal(before[k], after[k])}, cfg
+
+
+def test_the_photo_stage_trains_the_encoder_and_keeps_the_decoder(tmp_path):
+    # Every picture text-to-image makes is drawn by the decoder: as shipped, the photo stage leaves it as it was
+    moved, _ = _photo_stage_moves(tmp_path)
+    assert moved and all(k.startswith(("encoder.", "quant_conv.")) for k in moved), sorted(moved)[:5]
+    assert not (tmp_path / "decoder_bank.pt").exists()
+
+
+def test_the_photo_stage_trains_both_halves_and_holds_what_text_to_image_uses(tmp_path):
+    # With the decoder switched on, the photo stage trains both halves; with the anchor and the decoder bank,
+    # its losses include the drawn cats' first-stage latents and the first decoder's pictures of the U-Net's
+    # own latents
+    import torch
+    from diffusers import AutoencoderKL
+
+    moved, cfg = _photo_stage_moves(tmp_path, "--vae-photo-decoder", "--vae-photo-ssim", "0.1", "--vae-anchor", "1",
+                                    "--vae-keep-decoder", "1")
+    assert (cfg.vae_photo_decoder, cfg.vae_photo_ssim, cfg.vae_anchor_weight, cfg.vae_keep_decoder) == (True, 0.1, 1, 1)
     assert any(k.startswith("encoder.") for k in moved) and any(k.startswith("decoder.") for k in moved)
     z, pics = torch.load(tmp_path / "decoder_bank.pt", weights_only=True)
     assert z.shape == (16, 4, 16, 16) and pics.shape == (16, 3, 64, 64)

@@ -293,6 +293,9 @@ def _capture_x0(scheduler):
     box: dict = {"x0": None, "steps": 0}
     original = scheduler.step
 
+    # wraps: the pipeline reads step's signature to decide whether to pass `eta` and `generator`
+    # (LCMScheduler's fresh noise, DDIM's eta > 0); without it neither would reach the scheduler
+    @functools.wraps(original)
     def step(model_output, timestep, sample, *args, **kwargs):
         out = original(model_output, timestep, sample, *args, **kwargs)
         if isinstance(out, tuple):  # return_dict=False: (prev_sample, pred_original_sample, ...)

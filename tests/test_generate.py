@@ -303,3 +303,17 @@ def test_the_computed_guess_equals_ddims_own(pipe):
     theirs = sched.step(eps, t, z).pred_original_sample
     assert torch.allclose(ours, theirs, atol=1e-5)
     assert G.text_to_image("a cat", pipe=pipe, steps=4, height=16, width=16).params["denoising_steps_run"] == 4
+
+
+def test_eta_and_the_generator_reach_the_scheduler_through_the_course_helpers():
+    # the pipeline passes `eta` and `generator` to scheduler.step only if its signature names them: the
+    # course's step recorder must keep that signature (DDIM's eta > 0 did nothing while it hid it)
+    import course_utils as cu
+
+    pipe = cu.load_pipeline("embedded", verbose=False)
+    prompt = "a ginger cat in manga style on a blue background"
+    a, b = (cu.text_to_image(prompt, pipe=pipe, seed=1, eta=e).image for e in (0.0, 1.0))
+    assert np.abs(np.asarray(a, float) - np.asarray(b, float)).mean() > 5
+    c = cu.text_to_image(prompt, pipe=pipe, seed=1, eta=1.0).image
+    assert b.tobytes() == c.tobytes()  # eta's noise comes from the seed's generator too
+

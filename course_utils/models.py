@@ -53,6 +53,8 @@ class ModelInfo:
     guidance: float  # a good default guidance scale
     notes: str = ""
     fp16_variant: bool = False  # the hub repository also holds float16 weights (*.fp16.safetensors)
+    unet_folder: str = ""  # load the U-Net from this subfolder instead of unet/ (a distilled one)
+    scheduler_folder: str = ""  # ... and the scheduler from this one
 
     @property
     def is_local(self) -> bool:
@@ -63,6 +65,10 @@ REGISTRY: dict[str, ModelInfo] = {
     "embedded": ModelInfo(
         "embedded", str(EMBEDDED_DIR), "minisd-cats (the course's embedded model)", "MIT (the course's own)",
         64, 20, 7.5, "Trained by the course on drawn cats in 4 styles; runs on a CPU."),
+    "embedded-fast": ModelInfo(
+        "embedded-fast", str(EMBEDDED_DIR), "minisd-cats, few-step (distilled, LCM)", "MIT (the course's own)",
+        64, 4, 1.0, "The embedded model's U-Net distilled to 1-4 steps with guidance built in; runs on a CPU.",
+        unet_folder="unet_lcm", scheduler_folder="scheduler_lcm"),
     "sd15": ModelInfo(
         "sd15", "stable-diffusion-v1-5/stable-diffusion-v1-5", "Stable Diffusion 1.5",
         "CreativeML OpenRAIL-M (outputs may be used commercially, within its use restrictions)",
@@ -350,7 +356,7 @@ def choose_model(model: str = "auto", device: str | torch.device | None = None) 
 
 # --- loading ---------------------------------------------------------------------------------------
 def _restore_advice(info: ModelInfo) -> str:
-    if info.key == "embedded":
+    if info.key.startswith("embedded"):
         return ("It ships with the course: restore it with `git checkout -- assets/models` (or train it again "
                 "with `make train-model`).")
     if info.is_local:
@@ -372,7 +378,7 @@ def _check_tokenizer(pipe, info: ModelInfo) -> None:
 
 def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype):
     local = info.is_local
-    if info.key == "embedded" and not local:
+    if info.key.startswith("embedded") and not local:
         raise CourseSetupError(
             f"The embedded model is missing: {EMBEDDED_DIR} does not exist. {_restore_advice(info)}")
     if local and not (Path(info.source) / "model_index.json").exists():
@@ -414,6 +420,14 @@ def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype):
         dlog.disable_progress_bar()
         tlog.disable_progress_bar()
     try:
+        if info.unet_folder:  # a distilled U-Net and its scheduler beside the model's own
+            from diffusers import LCMScheduler, UNet2DConditionModel
+
+            kwargs["unet"] = UNet2DConditionModel.from_pretrained(
+                info.source, subfolder=info.unet_folder, torch_dtype=dtype, use_safetensors=True,
+                local_files_only=kwargs.get("local_files_only", False))
+            kwargs["scheduler"] = LCMScheduler.from_pretrained(
+                info.source, subfolder=info.scheduler_folder, local_files_only=kwargs.get("local_files_only", False))
         pipe = StableDiffusionPipeline.from_pretrained(info.source, **kwargs)
     except torch.OutOfMemoryError as e:
         raise CourseSetupError(f"{info.title} does not fit in this device's memory. Close other notebooks, or "
@@ -451,7 +465,7 @@ def load_pipeline(model: str = "auto", task: str = "text-to-image", device: str 
     dev = get_device(device)
     dt = get_dtype(dev, dtype)
     info, reason = choose_model(model, dev)
-    key = (info.source, str(dev), dt)
+    key = (info.source, info.unet_folder, str(dev), dt)
     if key not in _PIPELINES:
         pipe = _load_base(info, dev, dt)
         pipe.set_progress_bar_config(disable=info.is_local, leave=False)  # bars only for slow real models
@@ -499,7 +513,7 @@ def real_model_ready(gpu_only: bool = False) -> bool:
     Taught in: chapter 0 (welcome).
     """
     info, _ = choose_model()
-    if info.key == "embedded":
+    if info.key.startswith("embedded"):
         return False
     if get_device().type == "cuda":
         return True

@@ -32,7 +32,8 @@ from .errors import CourseInputError
 from .minisd import data as D
 from .minisd import metrics as M
 
-__all__ = ["AdherenceSweep", "AttributePrompt", "adherence_sweep", "attribute_prompts"]
+__all__ = ["AdherenceSweep", "AttributePrompt", "FastRace", "adherence_sweep", "attribute_prompts",
+           "fast_vs_full_race"]
 
 MAX_PROMPTS = 96
 MAX_BATCH = 64
@@ -216,3 +217,77 @@ def adherence_sweep(pipe, prompts: Sequence[AttributePrompt], guidances: Sequenc
             clip[g] = M.adherence_rates(judge.classify(pictures, truths), truths)
     return AdherenceSweep(guidances=guidances, prompts=list(prompts), images=images, pixels=pixels, clip=clip,
                           seconds=seconds, steps=steps, seed=seed)
+
+
+@dataclass
+class FastRace:
+    """The embedded model (20 steps, guidance 7.5) against its few-step student on the same prompts and
+    seeds: adherence by both judges, seconds per picture, variety and colour saturation (chapter 7)."""
+
+    rows: list[dict]  # one per setting: label, steps, guidance, pixels, clip (shares), seconds per picture
+    variety: dict[str, float]  # mean |difference| between the pictures of 4 seeds of one prompt, per model
+    saturation: dict[str, float]  # mean HSV saturation of the pictures (0-255), per setting label
+
+    def row(self, label: str) -> dict:
+        return next(r for r in self.rows if r["label"] == label)
+
+    def table(self) -> str:
+        lines = [f"{'model and setting':34s} | right by pixel rules | by CLIP | s/picture | saturation",
+                 "-" * 96]
+        for r in self.rows:
+            lines.append(f"{r['label']:34s} | {r['pixels']:19.0%} | {r['clip']:7.0%} | {r['seconds']:9.3f} | "
+                         f"{self.saturation[r['label']]:10.0f}")
+        lines.append(f"variety (mean |difference| between 4 seeds of one prompt, 0-255): full "
+                     f"{self.variety['full']:.1f}, fast {self.variety['fast']:.1f}")
+        return "\n".join(lines)
+
+    def verdicts(self) -> str:
+        """What the table says, in sentences computed from it."""
+        full, four = self.row(FULL), self.row(FAST.format(4, "s"))
+        one, extra = self.row(FAST.format(1, "")), self.row(EXTRA)
+
+        def cmp(a, b):
+            return "as often as" if abs(a - b) < 1e-9 else ("more often than" if a > b else "less often than")
+
+        return "\n".join([
+            f"4 steps are {full['seconds'] / four['seconds']:.1f}x quicker per picture than 20 guided ones, and follow "
+            f"the brief {cmp(four['pixels'], full['pixels'])} the teacher by the pixel rules "
+            f"({four['pixels']:.0%} against {full['pixels']:.0%}), {cmp(four['clip'], full['clip'])} it by CLIP "
+            f"({four['clip']:.0%} against {full['clip']:.0%}).",
+            f"1 step: {one['pixels']:.0%} right by the pixel rules and {one['clip']:.0%} by CLIP.",
+            f"Four seeds of one prompt differ {'less' if self.variety['fast'] < self.variety['full'] else 'more'} on "
+            f"the student ({self.variety['fast']:.1f} against {self.variety['full']:.1f}).",
+            f"Guidance 7.5 on top of the student: {extra['pixels']:.0%} and {extra['clip']:.0%} right, against "
+            f"{four['pixels']:.0%} and {four['clip']:.0%} without; saturation {self.saturation[EXTRA]:.0f} against "
+            f"{self.saturation[four['label']]:.0f}."])
+
+
+FULL, FAST = "full: 20 steps, guidance 7.5", "fast: {} step{}, no guidance"
+EXTRA = "fast: 4 steps, guidance 7.5 on top"
+
+
+def fast_vs_full_race(n: int = 12, seed: int = 0) -> FastRace:
+    """Race the embedded model against its few-step student (``load_pipeline("embedded-fast")``) on `n`
+    attribute prompts: 20 guided steps against 4, 2 and 1 unguided ones, and the student at 4 steps
+    with guidance 7.5 on top of the guidance it learnt. Takes a few seconds on a laptop."""
+    from .minisd.metrics import ClipJudge
+    from .models import load_pipeline
+
+    full, fast = load_pipeline("embedded", verbose=False), load_pipeline("embedded-fast", verbose=False)
+    prompts, judge = attribute_prompts(n, seed=seed), ClipJudge.load()
+    settings = [(FULL, full, 20, 7.5)] + [(FAST.format(k, "s" if k > 1 else ""), fast, k, 1.0) for k in (4, 2, 1)]
+    settings.append((EXTRA, fast, 4, 7.5))
+    rows, saturation = [], {}
+    for label, pipe, steps, g in settings:
+        sweep = adherence_sweep(pipe, prompts, [g], steps=steps, seed=seed, judge=judge)
+        rows.append({"label": label, "steps": steps, "guidance": g, "pixels": float(sweep.rate("pixels", "all")[0]),
+                     "clip": float(sweep.rate("clip", "all")[0]), "seconds": sweep.seconds[g] / len(prompts)})
+        saturation[label] = float(np.mean([np.asarray(p.convert("HSV"))[..., 1].mean() for p in sweep.images[g]]))
+    variety = {}
+    for name, pipe, steps, g in (("full", full, 20, 7.5), ("fast", fast, 4, 1.0)):
+        with torch.inference_mode(), cpu_threads(pipe.unet):
+            pics = pipe([prompts[0].prompt] * 4, num_inference_steps=steps, guidance_scale=g,
+                        generator=[torch.Generator("cpu").manual_seed(seed + j) for j in range(4)]).images
+        a = [np.asarray(p, dtype=np.float64) for p in pics]
+        variety[name] = float(np.mean([np.abs(a[i] - a[j]).mean() for i in range(4) for j in range(i + 1, 4)]))
+    return FastRace(rows, variety, saturation)

@@ -465,6 +465,34 @@ def labelled_grid(pictures: list[list[Image.Image]], row_labels: list[str], col_
     return out
 
 
+def fast_vs_full(prompt: str = DEFAULT_PROMPT, *, seed: int = 0, steps: int = 4, scale: int = 4) -> ImageExplorer:
+    """The embedded model at its 20 guided steps beside its few-step student (chapter 7): the same prompt and
+    seed, each picture's drawing time in the caption. Sliders: the seed and the student's steps."""
+    full, fast = load_pipeline("embedded", verbose=False), load_pipeline("embedded-fast", verbose=False)
+    times: dict[str, float] = {}
+    controls = dict(prompt=_prompt_box(prompt),
+                    seed=W.IntSlider(value=seed, min=0, max=99, description="seed", continuous_update=False),
+                    steps=W.IntSlider(value=steps, min=1, max=8, description="fast: steps", continuous_update=False))
+
+    def render(prompt, seed, steps):
+        pics = []
+        for name, pipe, n in (("full", full, None), ("fast", fast, steps)):
+            t0 = time.perf_counter()
+            pics.append(fit_display(text_to_image(prompt, pipe=pipe, seed=seed, steps=n).image, scale))
+            times[name] = time.perf_counter() - t0
+        return image_grid(pics, labels=[f"full: 20 steps, guidance 7.5 ({times['full']:.2f} s)",
+                                        f"fast: {steps} step{'s' if steps > 1 else ''}, no guidance "
+                                        f"({times['fast']:.2f} s)"])
+
+    def caption(prompt, seed, steps):
+        if not times:
+            return ""
+        return (f"drawn in {times['full']:.2f} s and {times['fast']:.2f} s on this machine: the fast model is "
+                f"{times['full'] / max(times['fast'], 1e-6):.0f}× quicker")
+
+    return ImageExplorer(render, controls, scale=1, caption=caption, title="20 steps or a few: the same seed")
+
+
 def comparison_explorer(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None, *, rows: str = "guidance",
                         cols: str = "seed", scale: int = 1) -> ImageExplorer:
     """Pick two parameters and see the grid of every combination of four values of each (chapter 7)."""

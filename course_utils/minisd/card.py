@@ -27,6 +27,54 @@ def _params() -> dict[str, int]:
             "image tower (for scoring only)": n(clip.vision_model) + n(clip.visual_projection)}
 
 
+def _fast_section(cfg: MiniSDConfig) -> str:
+    """The few-step student (distill.py), with its measured adherence and speed; empty without one."""
+    if not (MODEL_DIR / "unet_lcm" / "config.json").exists():
+        return ""
+    ev = json.loads((MODEL_DIR / "eval.json").read_text()) if (MODEL_DIR / "eval.json").exists() else {}
+    rows = []
+    for steps, r in ev.get("fast", {}).items():
+        for name, what in (("seen", "seen"), ("held_out", "held-out")):
+            full = ev[f"adherence_{name}_g7.5"]
+            rows.append(f"| {steps} | {what} | {r[name]['pixels']['all']:.1f} % | {r[name]['clip']['all']:.1f} % | "
+                        f"{full['pixels']['all']:.1f} % | {full['clip']['all']:.1f} % |")
+    table = "\n".join(["| student steps | combinations | pixel rules | tiny CLIP | 20-step model, pixel rules | "
+                       "20-step model, tiny CLIP |", "|---|---|---|---|---|---|", *rows]) if rows else \
+        "(run `make eval-model`)"
+    return f"""## The few-step model (distilled)
+
+`unet_lcm/` and `scheduler_lcm/` hold a student of the U-Net that draws in 1 to 4 steps without guidance
+(`course_utils/minisd/distill.py`, the `unet_lcm` stage): latent consistency distillation (Luo et al. 2023,
+as in diffusers' `train_lcm_distill_sd_wds.py`) from the shipped U-Net, which it starts as a copy of.
+{cfg.lcm_steps:,} steps of batch {cfg.lcm_batch} (learning rate {cfg.lcm_lr:g}): a training latent is noised
+to a timestep of a {cfg.lcm_grid}-step DDIM grid, the teacher takes one DDIM step with guidance
+{cfg.lcm_guidance:g} on it, and the student's estimate of x0 there must match that of an exponential moving
+average of itself (decay {cfg.lcm_target_decay:g}) one step further on (pseudo-Huber distance). Load it with
+plain diffusers:
+
+```python
+from diffusers import LCMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+path = "assets/models/minisd-cats"
+pipe = StableDiffusionPipeline.from_pretrained(
+    path, unet=UNet2DConditionModel.from_pretrained(path, subfolder="unet_lcm"),
+    scheduler=LCMScheduler.from_pretrained(path, subfolder="scheduler_lcm"))
+image = pipe("a ginger cat in manga style on a blue background", num_inference_steps=4,
+             guidance_scale=1.0).images[0]
+```
+
+or `cu.load_pipeline("embedded-fast")`. Adherence on the prompts and seeds of the Metrics section (`make
+eval-model`), beside the 20-step model at guidance 7.5:
+
+{table}
+
+Its speed is in the `make bench` table under Metrics (the rows starting with "fast"). The same prompts and
+seeds, top row the 20-step model at guidance 7.5, then the student at 4, 2 and 1 steps:
+
+![the 20-step model and the few-step student](fast_samples.png)
+
+"""
+
+
 def write_card() -> str:
     cfg = MiniSDConfig()
     params = _params()
@@ -70,6 +118,7 @@ def write_card() -> str:
     from . import photos as P
 
     photo_list = ", ".join(P.TRAIN)
+    fast = _fast_section(cfg)
     held_photos = ", ".join("chelsea (MAU)" if n == "chelsea" else n for n in P.HELD_OUT)
     card = f"""# minisd-cats: the course's embedded text-to-image model
 
@@ -118,8 +167,8 @@ are empty (for classifier-free guidance). Held out of the generator's training e
 ## Training
 
 `make train-model` (`python -m course_utils.minisd.train`) runs the stages data, tokenizer, clip,
-judge, vae, unet and export, with seeds, progress bars, checkpoints every {cfg.checkpoint_every} steps,
-resume, and loss logs in `build/minisd/*_loss.csv`. Measured training time:
+judge, vae, unet, vae_photos, unet_lcm and export, with seeds, progress bars, checkpoints every
+{cfg.checkpoint_every} steps, resume, and loss logs in `build/minisd/*_loss.csv`. Measured training time:
 
 | stage | time | where |
 |---|---|---|
@@ -180,7 +229,7 @@ top row manga, bottom row 16-bit pixel art, each at its chosen working size; the
 
 ![MAU through the model](photo_strengths.png)
 
-## Metrics
+{fast}## Metrics
 
 Measured by `make eval-model` at 20 DDIM steps and guidance 7.5 unless a row says otherwise.
 "Pixel rules" reads fur, background and style off the pixels with fixed rules (no model);

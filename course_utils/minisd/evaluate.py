@@ -126,6 +126,23 @@ def evaluate(n_seen: int = 192, n_held: int = 96, quick: bool = False) -> dict:
     if not quick:
         _photo_grid(pipe, res)
 
+    # 5. the few-step student (distill.py), on the same prompts and seeds, without guidance (it has it built in)
+    fast = load_fast()
+    if fast is not None:
+        res["fast"] = {}
+        for steps in FAST_STEPS:
+            row = {}
+            for name, held, n in (("seen", False, n_seen), ("held_out", True, n_held)):
+                specs = _specs(n, held, seed=11 if not held else 12)
+                prompts = [D.prompt_for(s.fur, s.background, s.style) for s in specs]
+                truths = [_truth(s) for s in specs]
+                imgs = _generate(fast, prompts, list(range(n)), guidance=1.0, steps=steps)
+                row[name] = {"pixels": _rates([Mx.classify_pixels(i) for i in imgs], truths),
+                             "clip": _rates(judge.classify(imgs, truths), truths)}
+            res["fast"][str(steps)] = row
+        if not quick:
+            _fast_grid(pipe, fast)
+
     # 4. reproducibility: the same seed gives the same bytes
     a = _generate(pipe, ["a ginger cat in manga style on a blue background"], [42], 7.5)[0]
     b = _generate(pipe, ["a ginger cat in manga style on a blue background"], [42], 7.5)[0]
@@ -275,6 +292,36 @@ def chosen_size(res: dict, style: str, photo: str = "chelsea") -> int:
     return choice["size"] if choice else D.SIZE
 
 
+FAST_STEPS = (1, 2, 4)  # steps of the few-step student that make eval-model measures
+FAST_BOUND = 5.0  # at 4 steps, adherence at most this many points below the 20-step model (both judges)
+
+
+def load_fast():
+    """The few-step student as a pipeline (``load_pipeline("embedded-fast")``), or None where the model
+    folder has none."""
+    from course_utils.models import load_pipeline
+
+    if not (MODEL_DIR / "unet_lcm" / "config.json").exists():
+        return None
+    return load_pipeline("embedded-fast", verbose=False)
+
+
+def _fast_grid(pipe, fast) -> None:
+    """The committed comparison: the 20-step model (guidance 7.5) above the student at 4, 2 and 1 steps
+    (no guidance), same prompts and seeds, one column per style and colour."""
+    combos = [("ginger", "blue", "manga"), ("black", "pink", "cartoon"), ("white", "green", "pixel"),
+              ("grey", "red", "photo"), ("brown", "yellow", "cartoon"), ("cream", "purple", "pixel")]
+    prompts = [D.prompt_for(f, b, st) for f, b, st in combos]
+    seeds = list(range(len(prompts)))
+    rows = [_generate(pipe, prompts, seeds, 7.5)] + [_generate(fast, prompts, seeds, 1.0, steps=k) for k in (4, 2, 1)]
+    tile = D.SIZE * 2
+    grid = Image.new("RGB", (tile * len(prompts), tile * len(rows)), "white")
+    for r, row in enumerate(rows):
+        for c, im in enumerate(row):
+            grid.paste(im.resize((tile, tile), Image.Resampling.NEAREST), (c * tile, r * tile))
+    grid.save(MODEL_DIR / "fast_samples.png", optimize=True)
+
+
 def _samples_grid(pipe) -> None:
     """The committed sample grid: every style (rows) across several fur and background colours."""
     combos = [("ginger", "blue"), ("black", "pink"), ("white", "green"), ("grey", "red"),
@@ -294,8 +341,9 @@ def _samples_grid(pipe) -> None:
 def format_table(res: dict) -> str:
     lines = ["| figure | pixel rules | tiny CLIP |", "|---|---|---|"]
 
-    def row(label, key):
-        p, c = res[key]["pixels"], res[key]["clip"]
+    def row(label, key_or_rates):
+        rates = res[key_or_rates] if isinstance(key_or_rates, str) else key_or_rates
+        p, c = rates["pixels"], rates["clip"]
         lines.append(f"| {label} | {p['all']:.1f} % (fur {p['fur']:.0f}, bg {p['background']:.0f}, "
                      f"style {p['style']:.0f}) | {c['all']:.1f} % (fur {c['fur']:.0f}, bg {c['background']:.0f}, "
                      f"style {c['style']:.0f}) |")
@@ -312,6 +360,10 @@ def format_table(res: dict) -> str:
         lines.append(f"| image-to-image, strength {s} | mean pixel change {v['mean_abs_pixel_change']:.1f}/255; "
                      f"kept input style {v['kept_input_style_pct']:.0f} %; took prompt style "
                      f"{v['took_prompt_style_pct']:.0f} % | |")
+    for steps, rates in res.get("fast", {}).items():
+        for name, what in (("seen", "seen"), ("held_out", "held-out")):
+            row(f"few-step model, {steps} step{'s' if steps != '1' else ''}, no guidance, {what} combinations",
+                rates[name])
     lines.append(f"| same seed, same bytes | {res['same_seed_same_bytes']} | |")
     if "photo_round_trip" in res:
         lines += ["", "Autoencoder round trip (encode, decode, no noise) at 64 x 64: grey-level SSIM (1 = the same) "
@@ -389,6 +441,13 @@ def check_bounds(res: dict) -> list[tuple[str, str, str, bool]]:
         out.append((f"guidance 1.0 below 7.5, {what} combinations: at least {BOUNDS['guidance_gap']:.0f} points",
                     *(f"{g:.1f} points" for g in gap), min(gap) >= BOUNDS["guidance_gap"]))
     out.append(("same seed, same bytes", str(res["same_seed_same_bytes"]), "", bool(res["same_seed_same_bytes"])))
+    if "4" in res.get("fast", {}):
+        for name, what in (("seen", "seen"), ("held_out", "held-out")):
+            drop = [res[f"adherence_{name}_g7.5"][j]["all"] - res["fast"]["4"][name][j]["all"]
+                    for j in ("pixels", "clip")]
+            out.append((f"few-step model at 4 steps, {what} combinations: at most {FAST_BOUND:g} points below the "
+                         "20-step model", *(f"{d:.1f} points below" if d > 0 else f"{-d:.1f} points above"
+                                            for d in drop), max(drop) <= FAST_BOUND))
     for name, v in res.get("photo_round_trip", {}).items():
         label = "MAU" if name == "chelsea" else name
         out.append((f"round trip of {label}: SSIM at least {PHOTO_BOUNDS['ssim']:.2f}, CIEDE2000 at most "

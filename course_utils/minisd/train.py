@@ -8,7 +8,8 @@ Stages: ``data`` (draw and cache the pictures), ``tokenizer`` (a BPE trained on 
 ``judge`` (the image tower tuned further on every combination and on close-ups, for scoring only),
 ``vae`` (autoencoder), ``unet`` (the denoiser, with caption dropout for classifier-free guidance),
 ``vae_photos`` (the autoencoder's encoder trained further on real photos as well), ``unet_portraits``
-(optional, off as shipped: the denoiser trained further on close-ups too) and ``export``
+(optional, off as shipped: the denoiser trained further on close-ups too), ``unet_lcm`` (a few-step student
+distilled from the denoiser, see distill.py) and ``export``
 (diffusers' folder format, safetensors only). Every long stage writes checkpoints into ``build/minisd``
 (``--work-dir``) and a loss log (``*_loss.csv``), and resumes from its last checkpoint when started again.
 """
@@ -32,7 +33,7 @@ from . import data as D
 from .config import MiniSDConfig
 
 STAGES = ("data", "tokenizer", "clip", "portraits", "judge", "vae", "unet", "vae_photos", "unet_portraits",
-          "export")
+          "unet_lcm", "export")
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -666,6 +667,13 @@ def stage_export(cfg: MiniSDConfig, unet_dir: Path | None = None) -> Path:
         raise RuntimeError(f"{judge} was tuned from another CLIP than {cfg.work_dir / 'clip'}: delete it and run "
                            "the stage judge again (python -m course_utils.minisd.train --stage judge --stage export)")
     clip.save_pretrained(cfg.out_dir / "clip", safe_serialization=True)
+    lcm = cfg.work_dir / "unet_lcm"
+    if (lcm / "config.json").exists():  # the few-step student and its scheduler, beside the 20-step model
+        from .distill import lcm_scheduler
+
+        UNet2DConditionModel.from_pretrained(lcm).save_pretrained(cfg.out_dir / "unet_lcm", safe_serialization=True)
+        lcm_scheduler(cfg).save_pretrained(cfg.out_dir / "scheduler_lcm")
+        _strip_local_paths(cfg.out_dir)
     timing = cfg.work_dir / "timing.json"
     if timing.exists():
         (cfg.out_dir / "training_time.json").write_text(timing.read_text())
@@ -686,6 +694,12 @@ def _write_timing(cfg: MiniSDConfig, stage: str, seconds: float) -> None:
     t = json.loads(path.read_text()) if path.exists() else {}
     t[stage] = {"seconds": round(seconds, 1), "device": str(_device()), "threads": torch.get_num_threads()}
     path.write_text(json.dumps(t, indent=1))
+
+
+def _stage_unet_lcm(cfg: MiniSDConfig):
+    from .distill import stage_unet_lcm
+
+    return stage_unet_lcm(cfg)
 
 
 def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
@@ -710,6 +724,7 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--vae-keep-decoder", type=float,
                    help="weight: the U-Net's own latents decode as the first stage's decoder drew them")
     p.add_argument("--portrait-steps", type=int, help="override the number of steps of the unet_portraits stage")
+    p.add_argument("--lcm-steps", type=int, help="steps of the unet_lcm stage (0: no few-step student)")
     p.add_argument("--threads", type=int, help="torch threads (default: all cores)")
     p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
     p.add_argument("--fur-drop", type=float,
@@ -748,6 +763,10 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
         cfg.vae_photo_steps = a.vae_photo_steps
     if a.portrait_steps:
         cfg.portrait_steps = a.portrait_steps
+    if a.lcm_steps is not None:
+        if a.lcm_steps < 0:
+            p.error(f"--lcm-steps must be at least 0, not {a.lcm_steps}")
+        cfg.lcm_steps = a.lcm_steps
     if a.vae_photo_decoder is not None:
         cfg.vae_photo_decoder = a.vae_photo_decoder
     for opt, field in (("vae_photo_ssim", "vae_photo_ssim"), ("vae_anchor", "vae_anchor_weight"),
@@ -781,7 +800,7 @@ def main(argv=None) -> None:
     cfg.work_dir.mkdir(parents=True, exist_ok=True)
     fns = {"data": stage_data, "tokenizer": stage_tokenizer, "clip": stage_clip, "portraits": stage_portraits,
            "judge": stage_judge, "vae": stage_vae, "unet": stage_unet, "vae_photos": stage_vae_photos,
-           "unet_portraits": stage_unet_portraits, "export": stage_export}
+           "unet_portraits": stage_unet_portraits, "unet_lcm": _stage_unet_lcm, "export": stage_export}
     if a.init_unet:
         fns["unet"] = lambda c: stage_unet(c, init_from=a.init_unet)
     if a.from_snapshot:

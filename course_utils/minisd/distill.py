@@ -1,0 +1,155 @@
+"""A few-step version of the embedded model: latent consistency distillation (LCM), guidance folded in.
+
+    python -m course_utils.minisd.train --stage unet_lcm     # after the unet stage; about 20 min on 2 cores
+
+The 20-step model (the *teacher*) takes 20 denoising steps, each a U-Net call on the prompt and on the
+empty prompt (classifier-free guidance). A consistency model (Song et al. 2023) learns to jump from any
+point of a denoising trajectory straight to its end, x₀; latent consistency models (Luo et al. 2023, LCM)
+distil one from a latent diffusion model, with the guided teacher's trajectories, so that the student
+needs no guidance at all and 1-4 steps.
+
+One training step, as in diffusers' ``train_lcm_distill_sd_wds.py``:
+
+1. noise a training latent to a timestep tₙ₊ₖ of a 50-step DDIM grid (k = 20 training timesteps);
+2. the teacher takes one guided DDIM step from there to tₙ (ε = ε_u + g·(ε_c − ε_u), g = 7.5);
+3. the student's estimate of x₀ at tₙ₊ₖ must match a *target* network's estimate at tₙ. The target is an
+   exponential moving average of the student (decay 0.95): the student learns to agree with itself one
+   step further along the teacher's path, and so, step by step, along the whole path.
+
+The estimate is f(x, t) = c_skip(t)·x + c_out(t)·x̂₀(x, t), with x̂₀ from the predicted noise (chapter 2's
+``predict_x0``) and diffusers' ``LCMScheduler`` boundary scalings, so that f(x, 0) = x. The student keeps
+the teacher's architecture and ε-prediction: diffusers' ``LCMScheduler`` runs it in a plain
+``StableDiffusionPipeline`` with ``guidance_scale=1``. Taught in: chapter 7 (why a distilled model needs
+so few steps).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from . import data as D
+from .config import MiniSDConfig
+
+
+def lcm_scheduler(cfg: MiniSDConfig):
+    """diffusers' LCMScheduler on the teacher's noise schedule and the distillation's 50-step grid."""
+    from diffusers import LCMScheduler
+
+    return LCMScheduler(num_train_timesteps=cfg.num_train_timesteps, beta_start=cfg.beta_start,
+                        beta_end=cfg.beta_end, beta_schedule=cfg.beta_schedule, clip_sample=False,
+                        prediction_type="epsilon", original_inference_steps=cfg.lcm_grid,
+                        set_alpha_to_one=True, steps_offset=1, timestep_scaling=10.0)
+
+
+def boundary_scalings(t: torch.Tensor, sigma_data: float = 0.5, scaling: float = 10.0):
+    """c_skip(t) and c_out(t) of LCMScheduler: f(x, t) = c_skip·x + c_out·x̂₀, with f(x, 0) = x."""
+    s = t.float() * scaling
+    return sigma_data ** 2 / (s ** 2 + sigma_data ** 2), s / (s ** 2 + sigma_data ** 2) ** 0.5
+
+
+def _x0(eps: torch.Tensor, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    """x̂₀ = (x − √(1 − ᾱ)·ε) / √ᾱ, per picture (`a` = ᾱ_t shaped (B, 1, 1, 1))."""
+    return (x - (1 - a).sqrt() * eps) / a.sqrt()
+
+
+def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
+    """Distil the `unet` stage's U-Net into a few-step student (``<work_dir>/unet_lcm``)."""
+    from diffusers import UNet2DConditionModel
+    from transformers import CLIPTextModel
+
+    from . import train as T
+
+    if not cfg.lcm_steps:
+        return None
+    out = cfg.work_dir / "unet_lcm"
+    if (out / "config.json").exists():
+        return out
+    dev = T._device()
+    tok = T.load_tokenizer(cfg)
+    text_encoder = CLIPTextModel.from_pretrained(cfg.work_dir / "clip").to(dev).eval()
+    _, specs = T.load_data(cfg)
+    lat = torch.load(cfg.work_dir / "latents_vae_photos.pt", weights_only=True) \
+        if (cfg.work_dir / "latents_vae_photos.pt").exists() else None
+    if lat is None:
+        from diffusers import AutoencoderKL
+
+        images, _ = T.load_data(cfg)
+        vae = AutoencoderKL.from_pretrained(cfg.work_dir / "vae_photos").to(dev).eval()
+        lat = T._encode_all(cfg, vae, images, dev, name="latents_vae_photos")
+    teacher = UNet2DConditionModel.from_pretrained(cfg.work_dir / "unet").to(dev).eval().requires_grad_(False)
+    student = copy.deepcopy(teacher).train().requires_grad_(True)
+    target = copy.deepcopy(teacher)
+    sched = T.build_scheduler(cfg, "ddpm")
+    abar = sched.alphas_cumprod.to(dev)
+    k = cfg.num_train_timesteps // cfg.lcm_grid
+    grid = torch.arange(1, cfg.lcm_grid + 1, device=dev) * k - 1  # 19, 39, ..., 999 (LCMScheduler's grid)
+    with torch.no_grad():
+        empty = text_encoder(T._tokenize(tok, [""]).to(dev)).last_hidden_state
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lcm_lr, weight_decay=0.0)
+    ck_path = cfg.work_dir / "unet_lcm.ckpt"
+    ck = T._load_ckpt(ck_path)
+    start, seconds = 0, 0.0
+    if ck:
+        student.load_state_dict(ck["model"]), target.load_state_dict(ck["target"]), opt.load_state_dict(ck["opt"])
+        start, seconds = ck["step"], ck["seconds"]
+    log = T._LossLog(cfg.work_dir / "unet_lcm_loss.csv", resume=ck is not None)
+    rng = np.random.default_rng(cfg.seed + 21 + start)
+    gen = torch.Generator().manual_seed(cfg.seed + 21 + start)
+    g = cfg.lcm_guidance
+    running = None
+    bar = tqdm(range(start, cfg.lcm_steps), initial=start, total=cfg.lcm_steps, desc="unet_lcm")
+    for step in bar:
+        idx = rng.integers(0, len(specs), cfg.lcm_batch)
+        caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop, fur_drop_p=cfg.caption_fur_drop) for i in idx]
+        with torch.no_grad(), T._autocast(cfg, dev):
+            cond = text_encoder(T._tokenize(tok, caps).to(dev)).last_hidden_state.float()
+        m, s = lat[idx, 0], lat[idx, 1]
+        x0 = (m + s * torch.randn(m.shape, generator=gen)).to(dev)
+        noise = torch.randn(x0.shape, generator=gen).to(dev)
+        n = torch.randint(1, cfg.lcm_grid, (len(idx),), generator=gen).to(dev)  # t_{n+k} above t_n >= 19
+        t_start, t_end = grid[n], grid[n - 1]
+        a_start, a_end = abar[t_start].view(-1, 1, 1, 1), abar[t_end].view(-1, 1, 1, 1)
+        x_start = a_start.sqrt() * x0 + (1 - a_start).sqrt() * noise
+        # the student's jump to x0 from t_{n+k}
+        cs, co = (v.view(-1, 1, 1, 1) for v in boundary_scalings(t_start))
+        for group in opt.param_groups:
+            group["lr"] = T._lr(step, cfg.lcm_steps, cfg.lcm_lr, warmup=100)
+        with T._autocast(cfg, dev):
+            eps = student(x_start, t_start, cond).sample.float()
+        pred = cs * x_start + co * _x0(eps, x_start, a_start)
+        with torch.no_grad(), T._autocast(cfg, dev):
+            # one guided DDIM step of the teacher, t_{n+k} -> t_n
+            both = teacher(torch.cat([x_start, x_start]), torch.cat([t_start, t_start]),
+                           torch.cat([cond, empty.expand(len(idx), -1, -1)])).sample.float()
+            eps_c, eps_u = both.chunk(2)
+            eps_g = eps_u + g * (eps_c - eps_u)
+            x_end = a_end.sqrt() * _x0(eps_g, x_start, a_start) + (1 - a_end).sqrt() * eps_g
+            # the target's jump to x0 from there
+            ct_s, ct_o = (v.view(-1, 1, 1, 1) for v in boundary_scalings(t_end))
+            eps_t = target(x_end, t_end, cond).sample.float()
+            want = ct_s * x_end + ct_o * _x0(eps_t, x_end, a_end)
+        # pseudo-Huber distance, as in LCM (c = 0.001)
+        loss = (torch.sqrt((pred - want) ** 2 + 1e-6) - 1e-3).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
+        opt.step()
+        with torch.no_grad():
+            for pt, p in zip(target.parameters(), student.parameters()):
+                pt.lerp_(p, 1 - cfg.lcm_target_decay)
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if step % 25 == 0:
+            log.write(step, loss.item(), seconds)
+            bar.set_postfix(loss=f"{running:.4f}")
+        if (step + 1) % cfg.checkpoint_every == 0:
+            T._save_ckpt(ck_path, model=student.state_dict(), target=target.state_dict(), opt=opt.state_dict(),
+                         step=step + 1, seconds=seconds + time.perf_counter() - log.t0)
+    target.eval().cpu().save_pretrained(out, safe_serialization=True)
+    T._write_timing(cfg, "unet_lcm", seconds + time.perf_counter() - log.t0)
+    return out

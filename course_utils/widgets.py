@@ -275,6 +275,12 @@ def _draw(pipe, i2i, reference, prompt: str, start: str, guidance: float, steps:
                           seed=seed).image
 
 
+def _student_shipped() -> bool:
+    from .models import EMBEDDED_DIR
+
+    return (EMBEDDED_DIR / "unet_lcm" / "config.json").is_file()
+
+
 def _pipes(pipe, reference):
     pipe = pipe if pipe is not None else load_pipeline(verbose=False)
     ref = mau() if reference is None else load_image(reference)
@@ -335,7 +341,7 @@ def strength_explorer(photo, prompt: str, pipe=None, strength: float = 0.6, seed
 
 def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None, *, guidance: float | None = None,
                         steps: int | None = None, seed: int = 0, strength: float = 0.6, start: str = "noise",
-                        scale: int = 4) -> ImageExplorer:
+                        scale: int = 4, fast=None) -> ImageExplorer:
     """A prompt box and sliders for guidance, steps, seed and strength that redraw one picture.
 
     Taught in: chapter 7 (practical). The picture is redrawn when a slider is released or the
@@ -345,15 +351,25 @@ def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None,
     reference is shown on the left). Bad values (an empty prompt, a strength too small for the
     number of steps) show a message under the picture. ``guidance`` and ``steps`` start at the
     model's own defaults (20 steps and 7.5 for the embedded model, 2 steps and 0 for SD-Turbo).
+    ``fast``: a few-step pipeline to offer beside `pipe` (a "model" switch: full or fast; switching
+    moves steps and guidance to that model's defaults). For the embedded model, its distilled student
+    (``load_pipeline("embedded-fast")``) is offered by default where the model folder has one.
     """
     if start not in dict(START_OPTIONS).values():
         raise CourseInputError(f"start={start!r} is not a starting point: use 'noise' or 'picture'.")
     pipe, i2i, ref = _pipes(pipe, reference)
+    if fast is None and getattr(getattr(pipe, "course_model", None), "key", None) == "embedded" \
+            and _student_shipped():
+        fast = load_pipeline("embedded-fast", verbose=False)
+    pipes = {"full": (pipe, i2i)} if fast is None else {"full": (pipe, i2i), "fast": (fast, as_image_to_image(fast))}
     default_steps, default_guidance = model_defaults(pipe)
     guidance = default_guidance if guidance is None else guidance
     steps = default_steps if steps is None else steps
     controls = dict(
         prompt=_prompt_box(prompt),
+        model=W.ToggleButtons(options=[(f"{k}: {model_defaults(v[0])[0]} steps", k) for k, v in pipes.items()],
+                              value="full", description="model", style={"button_width": "110px"},
+                              layout=W.Layout(display="flex" if fast is not None else "none")),
         start=W.Dropdown(options=START_OPTIONS, value=start, description="start from",
                          style={"description_width": "initial"}, layout=W.Layout(width="420px")),
         guidance=slider("guidance scale", guidance, 0.0, 15.0, 0.5),
@@ -366,21 +382,27 @@ def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None,
     strength_box = controls["strength"]
     strength_box.disabled = start == "noise"
 
-    def key(prompt, start, guidance, steps, seed, strength):
-        return (prompt, start, guidance, steps, seed, strength if start == "picture" else None)
+    def key(prompt, model, start, guidance, steps, seed, strength):
+        return (prompt, model, start, guidance, steps, seed, strength if start == "picture" else None)
 
-    def render(prompt, start, guidance, steps, seed, strength):
-        img = _draw(pipe, i2i, ref, prompt, start, guidance, steps, seed, strength)
+    def render(prompt, model, start, guidance, steps, seed, strength):
+        img = _draw(*pipes[model], ref, prompt, start, guidance, steps, seed, strength)
         if start == "picture":
             img = image_grid([ref.resize(img.size, Image.Resampling.LANCZOS), img], cols=2)
         return img
 
-    def caption(prompt, start, guidance, steps, seed, strength):
+    def caption(prompt, model, start, guidance, steps, seed, strength):
+        who = f"{model} model · " if len(pipes) > 1 else ""
         if start == "noise":
-            return f"text-to-image · guidance {guidance:g} · {steps} steps · seed {seed}"
-        return (f"reference | result · strength {strength:.2f}: {int(steps * strength)} of {steps} steps run"
+            return f"{who}text-to-image · guidance {guidance:g} · {steps} steps · seed {seed}"
+        return (f"{who}reference | result · strength {strength:.2f}: {int(steps * strength)} of {steps} steps run"
                 f" · guidance {guidance:g} · seed {seed}")
 
+    def to_defaults(change):  # a new model starts at its own steps and guidance (runs before the redraw)
+        n, g = model_defaults(pipes[change["new"]][0])
+        controls["steps"].value, controls["guidance"].value = n, g
+
+    controls["model"].observe(to_defaults, names="value")
     explorer = ImageExplorer(render, controls, scale=scale, caption=caption, key=key,
                              title="The creative knobs: move a slider, then let go")
     controls["start"].observe(lambda ch: setattr(strength_box, "disabled", ch["new"] == "noise"), names="value")

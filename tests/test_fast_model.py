@@ -110,3 +110,17 @@ def test_the_race_says_what_chapter_7_reads_in_it():
     assert race.variety["fast"] < race.variety["full"]
     assert extra["pixels"] < four["pixels"] and extra["clip"] < four["clip"]
     assert "less often than the teacher" in race.verdicts()
+
+
+@pytest.mark.skipif(not SHIPPED, reason="the model folder has no few-step student")
+def test_the_dashboard_offers_the_fast_model_at_its_own_defaults():
+    import course_utils as cu
+
+    dash = cu.widgets.parameter_dashboard(cu.load_pipeline("embedded", verbose=False))
+    assert dash.controls["model"].layout.display == "flex" and dash.values()["model"] == "full"
+    full_picture = dash.image.value
+    assert dash.set(model="fast")
+    assert (dash.values()["steps"], dash.values()["guidance"]) == (4, 1.0)
+    assert dash.image.value != full_picture and "fast model" in dash.message.value and dash.last_error is None
+    assert dash.set(model="full") and (dash.values()["steps"], dash.values()["guidance"]) == (20, 7.5)
+    assert dash.image.value == full_picture  # from the cache: the same settings, the same picture

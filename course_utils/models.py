@@ -520,6 +520,12 @@ def real_model_ready(gpu_only: bool = False) -> bool:
     return not gpu_only and info.is_local and _weights_bytes(Path(info.source)) < SMALL_MODEL_BYTES
 
 
+def student_shipped() -> bool:
+    """Whether the embedded model's folder holds its few-step student (``load_pipeline("embedded-fast")``)."""
+    info = REGISTRY["embedded-fast"]
+    return (Path(info.source) / info.unet_folder / "config.json").is_file()
+
+
 def model_defaults(pipe) -> tuple[int, float]:
     """The number of steps and the guidance scale `pipe`'s model draws best with (its `ModelInfo`: 20 and
     7.5 for the embedded model, 2 and 0 for SD-Turbo); 20 and 7.5 for a pipeline the course did not load.

@@ -270,6 +270,7 @@ def fast_vs_full_race(n: int = 12, seed: int = 0) -> FastRace:
     """Race the embedded model against its few-step student (``load_pipeline("embedded-fast")``) on `n`
     attribute prompts: 20 guided steps against 4, 2 and 1 unguided ones, and the student at 4 steps
     with guidance 7.5 on top of the guidance it learnt. Takes a few seconds on a laptop."""
+    from .generate import text_to_image
     from .minisd.metrics import ClipJudge
     from .models import load_pipeline
 
@@ -285,9 +286,7 @@ def fast_vs_full_race(n: int = 12, seed: int = 0) -> FastRace:
         saturation[label] = float(np.mean([np.asarray(p.convert("HSV"))[..., 1].mean() for p in sweep.images[g]]))
     variety = {}
     for name, pipe, steps, g in (("full", full, 20, 7.5), ("fast", fast, 4, 1.0)):
-        with torch.inference_mode(), cpu_threads(pipe.unet):
-            pics = pipe([prompts[0].prompt] * 4, num_inference_steps=steps, guidance_scale=g,
-                        generator=[torch.Generator("cpu").manual_seed(seed + j) for j in range(4)]).images
+        pics = text_to_image(prompts[0].prompt, pipe=pipe, steps=steps, guidance=g, seed=seed, num_images=4).images
         a = [np.asarray(p, dtype=np.float64) for p in pics]
         variety[name] = float(np.mean([np.abs(a[i] - a[j]).mean() for i in range(4) for j in range(i + 1, 4)]))
     return FastRace(rows, variety, saturation)

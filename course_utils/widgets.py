@@ -31,7 +31,7 @@ from PIL import Image
 from .errors import CourseInputError, CourseSetupError
 from .generate import MAX_SEED, _check_float, _check_int, image_to_image, text_to_image
 from .images import image_grid, load_image, mau
-from .models import as_image_to_image, load_pipeline, model_defaults
+from .models import as_image_to_image, load_pipeline, model_defaults, student_shipped
 from .saving import explain_failure, save_image
 
 #: The longest side a widget sends to the browser: a real model's 512-pixel picture enlarged 4 times
@@ -275,12 +275,6 @@ def _draw(pipe, i2i, reference, prompt: str, start: str, guidance: float, steps:
                           seed=seed).image
 
 
-def _student_shipped() -> bool:
-    from .models import EMBEDDED_DIR
-
-    return (EMBEDDED_DIR / "unet_lcm" / "config.json").is_file()
-
-
 def _pipes(pipe, reference):
     pipe = pipe if pipe is not None else load_pipeline(verbose=False)
     ref = mau() if reference is None else load_image(reference)
@@ -359,7 +353,7 @@ def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None,
         raise CourseInputError(f"start={start!r} is not a starting point: use 'noise' or 'picture'.")
     pipe, i2i, ref = _pipes(pipe, reference)
     if fast is None and getattr(getattr(pipe, "course_model", None), "key", None) == "embedded" \
-            and _student_shipped():
+            and student_shipped():
         fast = load_pipeline("embedded-fast", verbose=False)
     pipes = {"full": (pipe, i2i)} if fast is None else {"full": (pipe, i2i), "fast": (fast, as_image_to_image(fast))}
     default_steps, default_guidance = model_defaults(pipe)
@@ -491,6 +485,7 @@ def fast_vs_full(prompt: str = DEFAULT_PROMPT, *, seed: int = 0, steps: int = 4,
     """The embedded model at its 20 guided steps beside its few-step student (chapter 7): the same prompt and
     seed, each picture's drawing time in the caption. Sliders: the seed and the student's steps."""
     full, fast = load_pipeline("embedded", verbose=False), load_pipeline("embedded-fast", verbose=False)
+    full_steps, full_guidance = model_defaults(full)
     times: dict[str, float] = {}
     controls = dict(prompt=_prompt_box(prompt),
                     seed=W.IntSlider(value=seed, min=0, max=99, description="seed", continuous_update=False),
@@ -499,16 +494,17 @@ def fast_vs_full(prompt: str = DEFAULT_PROMPT, *, seed: int = 0, steps: int = 4,
     def render(prompt, seed, steps):
         pics = []
         for name, pipe, n in (("full", full, None), ("fast", fast, steps)):
-            t0 = time.perf_counter()
-            pics.append(fit_display(text_to_image(prompt, pipe=pipe, seed=seed, steps=n).image, scale))
-            times[name] = time.perf_counter() - t0
-        return image_grid(pics, labels=[f"full: 20 steps ({times['full']:.2f} s)",
+            result = text_to_image(prompt, pipe=pipe, seed=seed, steps=n)
+            pics.append(fit_display(result.image, scale))
+            times[name] = result.seconds
+        return image_grid(pics, labels=[f"full: {full_steps} steps ({times['full']:.2f} s)",
                                         f"fast: {steps} step{'s' if steps > 1 else ''} ({times['fast']:.2f} s)"])
 
     def caption(prompt, seed, steps):
         if not times:
             return ""
-        return (f"full: 20 steps with guidance 7.5; fast: no guidance (it is built in). Drawn in {times['full']:.2f} s "
+        return (f"full: {full_steps} steps with guidance {full_guidance:g}; fast: no guidance (it is built in). "
+                f"Drawn in {times['full']:.2f} s "
                 f"and {times['fast']:.2f} s on this machine: the fast model is "
                 f"{times['full'] / max(times['fast'], 1e-6):.0f}× quicker")
 

@@ -9,8 +9,9 @@ import torch
 from course_utils.minisd import data as D
 from course_utils.minisd import distill
 from course_utils.minisd.config import MODEL_DIR, MiniSDConfig
+from course_utils.models import student_shipped
 
-SHIPPED = (MODEL_DIR / "unet_lcm" / "config.json").exists()
+SHIPPED = student_shipped()
 
 
 def test_the_boundary_scalings_are_the_lcm_schedulers():

@@ -90,12 +90,12 @@ def sliders(repeats: int = 15) -> dict:
     start = guidance.value
     values = [v for v in (round(1.0 + 0.5 * i, 1) for i in range(repeats + 1)) if v != start][:repeats]
 
-    def timed(vals):
+    def timed(vals, control=guidance):
         ts = []
         for v in vals:
             before = dash.image.value
             t0 = time.perf_counter()
-            guidance.value = v
+            control.value = v
             ts.append(time.perf_counter() - t0)
             assert dash.image.value != before, "the picture did not change"
         return statistics.median(ts), min(ts), max(ts)
@@ -105,15 +105,7 @@ def sliders(repeats: int = 15) -> dict:
     out = {"slider_new_setting": new, "slider_setting_seen_before": cached}
     if "model" in dash.controls and dash.controls["model"].layout.display != "none":
         dash.set(model="fast", seed=0)  # the few-step student; its guidance slider does nothing, so: seeds
-        seed = dash.controls["seed"]
-        ts = []
-        for v in range(1, repeats + 1):
-            before = dash.image.value
-            t0 = time.perf_counter()
-            seed.value = v
-            ts.append(time.perf_counter() - t0)
-            assert dash.image.value != before, "the picture did not change"
-        out["fast_slider_new_setting"] = (statistics.median(ts), min(ts), max(ts))
+        out["fast_slider_new_setting"] = timed(range(1, repeats + 1), dash.controls["seed"])
     return out
 
 

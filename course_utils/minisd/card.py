@@ -29,7 +29,9 @@ def _params() -> dict[str, int]:
 
 def _fast_section(cfg: MiniSDConfig) -> str:
     """The few-step student (distill.py), with its measured adherence and speed; empty without one."""
-    if not (MODEL_DIR / "unet_lcm" / "config.json").exists():
+    from course_utils.models import student_shipped
+
+    if not student_shipped():
         return ""
     ev = json.loads((MODEL_DIR / "eval.json").read_text()) if (MODEL_DIR / "eval.json").exists() else {}
     rows = []

@@ -17,10 +17,10 @@ One training step, as in diffusers' ``train_lcm_distill_sd_wds.py``:
    step further along the teacher's path, and so, step by step, along the whole path.
 
 The estimate is f(x, t) = c_skip(t)·x + c_out(t)·x̂₀(x, t), with x̂₀ from the predicted noise (chapter 2's
-``predict_x0``) and diffusers' ``LCMScheduler`` boundary scalings, so that f(x, 0) = x. The student keeps
-the teacher's architecture and ε-prediction: diffusers' ``LCMScheduler`` runs it in a plain
-``StableDiffusionPipeline`` with ``guidance_scale=1``. Taught in: chapter 7 (why a distilled model needs
-so few steps).
+``predict_x0``; the noising and the teacher's step are chapter 2's ``q_sample`` and ``ddim_step`` too) and
+diffusers' ``LCMScheduler`` boundary scalings, so that f(x, 0) = x. The student keeps the teacher's
+architecture and ε-prediction: diffusers' ``LCMScheduler`` runs it in a plain ``StableDiffusionPipeline``
+with ``guidance_scale=1``. Taught in: chapter 7 (why a distilled model needs so few steps).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+from course_utils.diffusion import ddim_step, predict_x0, q_sample
 
 from . import data as D
 from .config import MiniSDConfig
@@ -53,11 +55,6 @@ def boundary_scalings(t: torch.Tensor, sigma_data: float = 0.5, scaling: float =
     return sigma_data ** 2 / (s ** 2 + sigma_data ** 2), s / (s ** 2 + sigma_data ** 2) ** 0.5
 
 
-def _x0(eps: torch.Tensor, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    """x̂₀ = (x − √(1 − ᾱ)·ε) / √ᾱ, per picture (`a` = ᾱ_t shaped (B, 1, 1, 1))."""
-    return (x - (1 - a).sqrt() * eps) / a.sqrt()
-
-
 def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
     """Distil the `unet` stage's U-Net into a few-step student (``<work_dir>/unet_lcm``)."""
     from diffusers import UNet2DConditionModel
@@ -73,15 +70,13 @@ def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
     dev = T._device()
     tok = T.load_tokenizer(cfg)
     text_encoder = CLIPTextModel.from_pretrained(cfg.work_dir / "clip").to(dev).eval()
-    _, specs = T.load_data(cfg)
-    lat = torch.load(cfg.work_dir / "latents_vae_photos.pt", weights_only=True) \
-        if (cfg.work_dir / "latents_vae_photos.pt").exists() else None
-    if lat is None:
+    images, specs = T.load_data(cfg)
+    vae = None  # the teacher's training latents in the shipped autoencoder, encoded once and cached
+    if not (cfg.work_dir / "latents_vae_photos.pt").exists():
         from diffusers import AutoencoderKL
 
-        images, _ = T.load_data(cfg)
         vae = AutoencoderKL.from_pretrained(cfg.work_dir / "vae_photos").to(dev).eval()
-        lat = T._encode_all(cfg, vae, images, dev, name="latents_vae_photos")
+    lat = T._encode_all(cfg, vae, images, dev, name="latents_vae_photos")
     teacher = UNet2DConditionModel.from_pretrained(cfg.work_dir / "unet").to(dev).eval().requires_grad_(False)
     student = copy.deepcopy(teacher).train().requires_grad_(True)
     target = copy.deepcopy(teacher)
@@ -114,26 +109,25 @@ def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         n = torch.randint(1, cfg.lcm_grid, (len(idx),), generator=gen).to(dev)  # t_{n+k} above t_n >= 19
         t_start, t_end = grid[n], grid[n - 1]
-        a_start, a_end = abar[t_start].view(-1, 1, 1, 1), abar[t_end].view(-1, 1, 1, 1)
-        x_start = a_start.sqrt() * x0 + (1 - a_start).sqrt() * noise
+        x_start = q_sample(x0, t_start, noise, abar)  # chapter 2's closed-form noising
         # the student's jump to x0 from t_{n+k}
         cs, co = (v.view(-1, 1, 1, 1) for v in boundary_scalings(t_start))
         for group in opt.param_groups:
             group["lr"] = T._lr(step, cfg.lcm_steps, cfg.lcm_lr, warmup=100)
         with T._autocast(cfg, dev):
             eps = student(x_start, t_start, cond).sample.float()
-        pred = cs * x_start + co * _x0(eps, x_start, a_start)
+        pred = cs * x_start + co * predict_x0(x_start, eps, t_start, abar)
         with torch.no_grad(), T._autocast(cfg, dev):
             # one guided DDIM step of the teacher, t_{n+k} -> t_n
             both = teacher(torch.cat([x_start, x_start]), torch.cat([t_start, t_start]),
                            torch.cat([cond, empty.expand(len(idx), -1, -1)])).sample.float()
             eps_c, eps_u = both.chunk(2)
             eps_g = eps_u + g * (eps_c - eps_u)
-            x_end = a_end.sqrt() * _x0(eps_g, x_start, a_start) + (1 - a_end).sqrt() * eps_g
+            x_end, _ = ddim_step(x_start, eps_g, t_start, t_end, abar)
             # the target's jump to x0 from there
             ct_s, ct_o = (v.view(-1, 1, 1, 1) for v in boundary_scalings(t_end))
             eps_t = target(x_end, t_end, cond).sample.float()
-            want = ct_s * x_end + ct_o * _x0(eps_t, x_end, a_end)
+            want = ct_s * x_end + ct_o * predict_x0(x_end, eps_t, t_end, abar)
         # pseudo-Huber distance, as in LCM (c = 0.001)
         loss = (torch.sqrt((pred - want) ** 2 + 1e-6) - 1e-3).mean()
         opt.zero_grad(set_to_none=True)

@@ -299,11 +299,9 @@ FAST_BOUND = 5.0  # at 4 steps, adherence at most this many points below the 20-
 def load_fast():
     """The few-step student as a pipeline (``load_pipeline("embedded-fast")``), or None where the model
     folder has none."""
-    from course_utils.models import load_pipeline
+    from course_utils.models import load_pipeline, student_shipped
 
-    if not (MODEL_DIR / "unet_lcm" / "config.json").exists():
-        return None
-    return load_pipeline("embedded-fast", verbose=False)
+    return load_pipeline("embedded-fast", verbose=False) if student_shipped() else None
 
 
 def _fast_grid(pipe, fast) -> None:

@@ -1,5 +1,6 @@
 # The course's commands. `make lab` and `make test` are the two a newcomer needs.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# the first of python3.11, python3.12, python3.13 on the PATH, else python3 (checked below: 3.11 to 3.13)
+PYTHON ?= $(shell command -v python3.11 || command -v python3.12 || command -v python3.13 || command -v python3)
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -10,9 +11,11 @@ TEST_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 M
 .PHONY: install install-dev lab test test-real-shaped test-fast lint gpu-check site classroom bench train-model eval-model samples clean
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "The course needs Python 3.11; found " + sys.version.split()[0] + ". Install 3.11 (or use environment.yml with conda) and run make again."'
+	@[ -n "$(PYTHON)" ] && command -v $(PYTHON) >/dev/null || { echo "No Python found: install Python 3.11, 3.12 or 3.13 (python.org, your package manager, pyenv or conda), then run make again."; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else "The course needs Python 3.11, 3.12 or 3.13; $(PYTHON) is " + sys.version.split()[0] + ". Install one of those and run make again (or make PYTHON=python3.12 ...).")'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) course_utils/install_torch.py
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)

@@ -27,6 +27,7 @@ SETTINGS: dict[str, str] = {
     "COURSE_CPU_THREADS": "CPU threads for small models such as the embedded one (1 up to the number of cores)",
     "COURSE_CAT_PHOTO": "a photo of your own cat, used wherever the course uses MAU",
     "COURSE_OUTPUT_DIR": "the folder the course writes its files to (default: outputs/ in the course folder)",
+    "COURSE_TORCH": "which torch build make installs: 'cpu', 'cuda' (default: cuda where nvidia-smi lists a GPU)",
     # read by the course's own tests only
     "COURSE_CHROMIUM": "the browser the course's own tests drive (tests only)",
     "COURSE_BROWSER_NOTEBOOK": "the notebook the browser test opens (tests only)",

@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 # the test suite never downloads anything; passive OpenMP threads stay fast when two test workers share the cores
 TEST_ENV := HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 MPLBACKEND=Agg OMP_WAIT_POLICY=PASSIVE
 
-.PHONY: install install-dev lab test test-real-shaped test-fast lint gpu-check site classroom bench train-model eval-model samples clean
+.PHONY: install install-dev lab test test-real-shaped test-fast lint gpu-check site classroom bench bench-compile train-model eval-model samples clean
 
 $(STAMP): requirements.txt pyproject.toml
 	@[ -n "$(PYTHON)" ] && command -v $(PYTHON) >/dev/null || { echo "No Python found: install Python 3.11, 3.12 or 3.13 (python.org, your package manager, pyenv or conda), then run make again."; exit 1; }
@@ -69,7 +69,10 @@ classroom: install  ## peak memory and CPU time of one learner's kernel, noteboo
 	OMP_WAIT_POLICY=PASSIVE $(PY) -m course_utils.classroom
 
 bench: install  ## speed and memory of the embedded model (medians, this machine)
-	$(TEST_ENV) $(PY) -m course_utils.minisd.bench
+	$(TEST_ENV) $(PY) -m course_utils.minisd.bench $(BENCH_ARGS)
+
+bench-compile: install  ## torch.compile on both embedded models: first picture (empty, filled cache), then steady
+	$(TEST_ENV) $(PY) -m course_utils.minisd.bench --compile $(BENCH_ARGS)
 
 # training runs alone and keeps its OpenMP threads spinning: with passive ones the VAE trained at 1.40 steps/s instead of 1.87
 train-model: install  ## train the embedded model from scratch (under 2 h on 2 CPU cores; resumes)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from course_utils import compute
-from course_utils.errors import CourseInputError
+from course_utils.errors import CourseInputError, CourseSetupError
 
 M = 1e6
 
@@ -205,3 +205,20 @@ def test_embedded_path_with_a_stand_in_model(tiny_model_dir, monkeypatch):
     assert compute.attention_levels("embedded", 64)[0]["tokens"] == 16 * 16  # a 2-level VAE: 64 px -> 32
     e = compute.estimate("embedded", None, 20, "cpu")
     assert e["resolution"] == (64, 64) and e["flops_total"] > 0 and e["memory_gib"] > 0
+
+
+def test_the_shipped_compile_figures_read_back_with_their_machine(tmp_path):
+    machine, rows = compute.compile_figures()
+    assert machine.startswith("Machine:") and [r.model.split(",")[0] for r in rows] == ["20-step model",
+                                                                                          "few-step student"]
+    for r in rows:
+        assert 0 < r.compiled and 0 < r.eager and r.first_warm_cache <= r.first_cold_cache
+        if r.pays_cold is not None:
+            gain = r.eager - r.compiled  # the table rounds both to 1 ms, so the gain is known to about 1 ms
+            assert abs(r.pays_cold - (r.first_cold_cache - r.compiled) / gain) <= 1 + r.pays_cold * 0.0011 / gain
+        assert r.sentence().startswith(r.model)
+    with pytest.raises(CourseSetupError, match="make bench-compile"):
+        compute.compile_figures(tmp_path / "compile.md")
+    (tmp_path / "compile.md").write_text("Machine: x\n\nno table\n")
+    with pytest.raises(CourseSetupError, match="no table"):
+        compute.compile_figures(tmp_path / "compile.md")

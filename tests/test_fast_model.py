@@ -56,6 +56,36 @@ def test_the_distillation_stage_trains_a_student_from_the_teacher(tmp_path):
     assert distill.stage_unet_lcm(cfg) == out  # done once: a second run finds it
 
 
+def test_frozen_parts_keep_the_teachers_values_and_shuffled_captions_train(tmp_path):
+    from diffusers import UNet2DConditionModel
+
+    from course_utils.minisd import train as T
+
+    cfg, _ = T.parse_args(["--work-dir", str(tmp_path), "--lcm-steps", "2"])
+    cfg.lcm_batch, cfg.lcm_frozen, cfg.lcm_shuffle = 4, ("attn2",), 0.5
+    for part, shipped in (("unet", "unet"), ("tokenizer", "tokenizer"), ("clip", "text_encoder"),
+                          ("vae_photos", "vae")):
+        (tmp_path / part).symlink_to(MODEL_DIR / shipped)
+    imgs, specs = D.make_dataset(8, seed=1)
+    np.savez(tmp_path / "data.npz", images=imgs, specs=json.dumps([s.as_dict() for s in specs]))
+    student = UNet2DConditionModel.from_pretrained(distill.stage_unet_lcm(cfg)).state_dict()
+    teacher = UNet2DConditionModel.from_pretrained(MODEL_DIR / "unet").state_dict()
+    frozen = [k for k in teacher if "attn2" in k]
+    assert frozen and all(torch.equal(student[k], teacher[k]) for k in frozen)
+    assert any(not torch.equal(student[k], teacher[k]) for k in teacher if "attn2" not in k)
+
+
+def test_the_compile_table_says_after_how_many_pictures_compiling_pays():
+    from course_utils.minisd import bench
+
+    rows = bench.compiled_table({"full": {"eager": 0.3, "compiled": 0.2, "first_cold_cache": 40.2,
+                                          "first_warm_cache": 5.2},
+                                 "fast": {"eager": 0.05, "compiled": 0.06, "first_cold_cache": 30.0,
+                                          "first_warm_cache": 4.0}})
+    assert rows[2].split("|")[6:8] == [" 400 ", " 50 "]  # (40.2 - 0.2) / 0.1 and (5.2 - 0.2) / 0.1
+    assert rows[3].split("|")[6:8] == [" never ", " never "]  # slower once compiled: it never pays
+
+
 def test_no_student_when_its_steps_are_zero(tmp_path):
     from course_utils.minisd import train as T
 

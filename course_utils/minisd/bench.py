@@ -1,6 +1,7 @@
 """Speed and memory of the embedded model on this machine (medians, wall-clock).
 
-    python -m course_utils.minisd.bench          # or: make bench
+    python -m course_utils.minisd.bench            # or: make bench
+    python -m course_utils.minisd.bench --compile  # or: make bench-compile (torch.compile: what it costs, gives)
 
 Each cold figure runs in a fresh Python process, so that nothing is cached; warm figures repeat
 the call and report the median. Peak memory is the process's maximum resident set size.
@@ -75,6 +76,66 @@ def warm(repeats: int = 15) -> dict:
     return out
 
 
+_COMPILED = r"""
+import json, statistics, sys, time
+import torch
+import course_utils as cu
+from course_utils.minisd.evaluate import load_fast
+which, repeats = sys.argv[1], int(sys.argv[2])
+pipe = cu.load_pipeline("embedded", verbose=False) if which == "full" else load_fast()
+draw = lambda i: cu.text_to_image(PROMPT, pipe=pipe, seed=i)
+def median(n):
+    ts = []
+    for i in range(n):
+        t0 = time.perf_counter(); draw(i); ts.append(time.perf_counter() - t0)
+    return statistics.median(ts)
+draw(0)
+eager = median(repeats)
+pipe.unet = torch.compile(pipe.unet)
+t0 = time.perf_counter(); draw(0); first = time.perf_counter() - t0
+print(json.dumps(dict(eager=eager, first=first, compiled=median(repeats))))
+""".replace("PROMPT", repr(PROMPT))
+
+
+def compiled(repeats: int = 15) -> dict:
+    """``torch.compile`` on the U-Net of the 20-step model and of the few-step student, each in fresh processes
+    that share an empty on-disk cache: the first process compiles from nothing, the second finds its work in
+    the cache (what a learner's second session pays). Returns, per model: eager and compiled medians of one
+    picture, and the first compiled picture with a cold and with a warm cache (seconds)."""
+    import tempfile
+
+    out = {}
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, HF_HUB_OFFLINE="1", TORCHINDUCTOR_CACHE_DIR=cache)
+        for which in ("full", "fast"):
+            runs = []
+            for _ in range(2):
+                res = subprocess.run([sys.executable, "-c", _COMPILED, which, str(repeats)], capture_output=True,
+                                     text=True, env=env)
+                if res.returncode != 0:
+                    raise RuntimeError(f"torch.compile failed on the {which} model:\n{res.stderr[-3000:]}")
+                runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
+            out[which] = {"eager": statistics.median([runs[0]["eager"], runs[1]["eager"]]),
+                          "compiled": statistics.median([runs[0]["compiled"], runs[1]["compiled"]]),
+                          "first_cold_cache": runs[0]["first"], "first_warm_cache": runs[1]["first"]}
+    return out
+
+
+def compiled_table(res: dict) -> list[str]:
+    """The markdown rows of `compiled`'s figures, with the pictures after which compiling has paid."""
+    lines = ["| torch.compile on the U-Net (fresh processes, one on-disk cache) | eager s | compiled s | "
+             "first compiled picture, empty cache | same, cache filled | pictures before it pays, empty cache | "
+             "same, cache filled |", "|---|---|---|---|---|---|---|"]
+    names = {"full": "20-step model, guidance 7.5", "fast": "few-step student, 4 steps"}
+    for which, r in res.items():
+        gain = r["eager"] - r["compiled"]
+        pays = [("never" if gain <= 0 else f"{max(0.0, (r[k] - r['compiled'])) / gain:.0f}")
+                for k in ("first_cold_cache", "first_warm_cache")]
+        lines.append(f"| {names[which]} | {r['eager']:.3f} | {r['compiled']:.3f} | {r['first_cold_cache']:.1f} | "
+                     f"{r['first_warm_cache']:.1f} | {pays[0]} | {pays[1]} |")
+    return lines
+
+
 def sliders(repeats: int = 15) -> dict:
     """Slider-to-new-picture latency of chapter 7's dashboard (no browser: the same Python callback).
 
@@ -137,8 +198,26 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=15)
     p.add_argument("--save", action="store_true", help="also write the table to the model folder (bench.md)")
+    p.add_argument("--compile", action="store_true",
+                   help="measure torch.compile instead (about 3 min; with --save: compile.md in the model folder)")
     a = p.parse_args(argv)
     import torch
+
+    from .config import MODEL_DIR
+
+    if a.compile:
+        from course_utils.device import cpu_description
+
+        probe = speed_probe()
+        text = "\n".join([f"Machine: {cpu_description()}, {os.cpu_count()} cores, torch {torch.__version__}; one "
+                          "64 x 64 picture; medians of " + str(a.repeats) + " pictures per process, of 2 processes.",
+                          ""] + compiled_table(compiled(a.repeats)) +
+                         ["", f"Speed probe (10 million additions in pure Python): {probe:.2f} s before, "
+                          f"{speed_probe():.2f} s after."])
+        print(text)
+        if a.save:
+            (MODEL_DIR / "compile.md").write_text(text + "\n")
+        return
 
     probe = speed_probe()
     from course_utils.device import cpu_description
@@ -163,8 +242,6 @@ def main(argv=None) -> None:
               f"every figure above moves with it."]
     text = "\n".join(lines)
     print(text)
-    from .config import MODEL_DIR
-
     if a.save:
         (MODEL_DIR / "bench.md").write_text(text + "\n")
         from .card import write_card

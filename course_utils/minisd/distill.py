@@ -105,7 +105,13 @@ def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
     bar = tqdm(range(start, cfg.lcm_steps), initial=start, total=cfg.lcm_steps, desc="unet_lcm")
     for step in bar:
         idx = rng.integers(0, len(specs), cfg.lcm_batch)
-        caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop, fur_drop_p=cfg.caption_fur_drop) for i in idx]
+        # a share of captions describe another picture: the teacher's path then leads from this noisy latent
+        # to that caption, and the student learns to follow the words more than the noise it starts from
+        cap_idx = idx
+        if cfg.lcm_shuffle:
+            cap_idx = np.where(rng.random(len(idx)) < cfg.lcm_shuffle, rng.integers(0, len(specs), len(idx)), idx)
+        caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop, fur_drop_p=cfg.caption_fur_drop)
+                for i in cap_idx]
         with torch.no_grad(), T._autocast(cfg, dev):
             cond = text_encoder(T._tokenize(tok, caps).to(dev)).last_hidden_state.float()
         m, s = lat[idx, 0], lat[idx, 1]

@@ -51,8 +51,12 @@ as in diffusers' `train_lcm_distill_sd_wds.py`) from the shipped U-Net, which it
 {cfg.lcm_steps:,} steps of batch {cfg.lcm_batch} (learning rate {cfg.lcm_lr:g}): a training latent is noised
 to a timestep of a {cfg.lcm_grid}-step DDIM grid, the teacher takes one DDIM step with guidance
 {cfg.lcm_guidance:g} on it, and the student's estimate of x0 there must match that of an exponential moving
-average of itself (decay {cfg.lcm_target_decay:g}) one step further on (pseudo-Huber distance). Load it with
-plain diffusers:
+average of itself (decay {cfg.lcm_target_decay:g}) one step further on (pseudo-Huber distance). For
+{100 * cfg.lcm_shuffle:.0f} % of the batch the caption is another training picture's: the teacher's path then leads
+from that noisy latent to the caption's picture, which taught the student to follow the words over the noise it
+starts from (with matching captions only, and guidance 7.5 over 2,000 steps, it followed held-out
+combinations by tiny CLIP 64 % of the time at 4 steps; see the table for this one). Load it with plain
+diffusers:
 
 ```python
 from diffusers import LCMScheduler, StableDiffusionPipeline, UNet2DConditionModel

@@ -138,15 +138,15 @@ class MiniSDConfig:
     portrait_steps: int = 0
     portrait_lr: float = 1.5e-4
     portrait_share: float = 0.25
-    # A few-step student distilled from the U-Net (distill.py: latent consistency distillation, guidance 7.5
-    # folded in), shipped beside it as unet_lcm/ with an LCMScheduler (scheduler_lcm/). 0 steps: no student.
-    lcm_steps: int = 2_000
+    # A few-step student distilled from the U-Net (distill.py: latent consistency distillation, the teacher's
+    # guidance folded in), shipped beside it as unet_lcm/ with an LCMScheduler (scheduler_lcm/). 0 steps: no student.
+    lcm_steps: int = 600
     lcm_batch: int = 64
     lcm_lr: float = 1e-4
-    lcm_guidance: float = 7.5  # the teacher's guidance scale on its trajectories (the student needs none)
+    lcm_guidance: float = 4.0  # the teacher's guidance scale on its trajectories (the student needs none)
     lcm_grid: int = 50  # the teacher's DDIM grid: one step jumps 1000 / 50 = 20 training timesteps
     lcm_target_decay: float = 0.95  # the target network: an exponential moving average of the student
-    lcm_shuffle: float = 0.0  # share of the batch whose caption is another training picture's (not its own)
+    lcm_shuffle: float = 0.5  # share of the batch whose caption is another training picture's (not its own)
     lcm_frozen: tuple[str, ...] = ()  # parameter names containing one of these keep the teacher's values
     # bfloat16 autocast in training where the hardware supports it (see train._autocast): about 20 %
     # faster on a CPU with AVX-512 BF16 (the shipped model was trained so); float32 where it is not.

@@ -1,6 +1,6 @@
 """A few-step version of the embedded model: latent consistency distillation (LCM), guidance folded in.
 
-    python -m course_utils.minisd.train --stage unet_lcm     # after the unet stage; about 20 min on 2 cores
+    python -m course_utils.minisd.train --stage unet_lcm     # after the unet stage; about 6 min on 2 cores
 
 The 20-step model (the *teacher*) takes 20 denoising steps, each a U-Net call on the prompt and on the
 empty prompt (classifier-free guidance). A consistency model (Song et al. 2023) learns to jump from any
@@ -11,7 +11,10 @@ needs no guidance at all and 1-4 steps.
 One training step, as in diffusers' ``train_lcm_distill_sd_wds.py``:
 
 1. noise a training latent to a timestep tₙ₊ₖ of a 50-step DDIM grid (k = 20 training timesteps);
-2. the teacher takes one guided DDIM step from there to tₙ (ε = ε_u + g·(ε_c − ε_u), g = 7.5);
+2. the teacher takes one guided DDIM step from there to tₙ (ε = ε_u + g·(ε_c − ε_u), g = 4 as shipped);
+   for half the batch the caption is another training picture's, so that the path leads from this noisy
+   latent to what the words ask (with matching captions only, the student followed combinations it had never
+   seen much less often than its teacher);
 3. the student's estimate of x₀ at tₙ₊ₖ must match a *target* network's estimate at tₙ. The target is an
    exponential moving average of the student (decay 0.95): the student learns to agree with itself one
    step further along the teacher's path, and so, step by step, along the whole path.

@@ -136,11 +136,13 @@ def test_the_race_says_what_chapter_7_reads_in_it():
     race = P.fast_vs_full_race()
     full, four, one, extra = (race.row(x) for x in (P.FULL, P.FAST.format(4, "s"), P.FAST.format(1, ""), P.EXTRA))
     assert full["seconds"] > 2 * four["seconds"]
-    assert four["pixels"] < full["pixels"] and four["clip"] < full["clip"]
-    assert one["pixels"] <= four["pixels"] and one["clip"] <= four["clip"]
+    # "about as often" at 4 steps: at most two of the twelve pictures apart, by either judge
+    assert abs(four["pixels"] - full["pixels"]) <= 2 / 12 + 1e-9 and abs(four["clip"] - full["clip"]) <= 2 / 12 + 1e-9
+    # "a single pass gets far fewer right": at least three pictures fewer, by either judge
+    assert one["pixels"] <= four["pixels"] - 3 / 12 and one["clip"] <= four["clip"] - 3 / 12
     assert race.variety["fast"] < race.variety["full"]
     assert extra["pixels"] < four["pixels"] and extra["clip"] < four["clip"]
-    assert "less often than the teacher" in race.verdicts()
+    assert "1 step:" in race.verdicts() and "quicker per picture" in race.verdicts()
 
 
 @pytest.mark.skipif(not SHIPPED, reason="the model folder has no few-step student")

@@ -143,7 +143,7 @@ class MiniSDConfig:
     lcm_steps: int = 600
     lcm_batch: int = 64
     lcm_lr: float = 1e-4
-    lcm_guidance: float = 4.0  # the teacher's guidance scale on its trajectories (the student needs none)
+    lcm_guidance: float = 6.0  # the teacher's guidance scale on its trajectories (the student needs none)
     lcm_grid: int = 50  # the teacher's DDIM grid: one step jumps 1000 / 50 = 20 training timesteps
     lcm_target_decay: float = 0.95  # the target network: an exponential moving average of the student
     lcm_shuffle: float = 0.5  # share of the batch whose caption is another training picture's (not its own)

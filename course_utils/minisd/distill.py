@@ -11,7 +11,7 @@ needs no guidance at all and 1-4 steps.
 One training step, as in diffusers' ``train_lcm_distill_sd_wds.py``:
 
 1. noise a training latent to a timestep tₙ₊ₖ of a 50-step DDIM grid (k = 20 training timesteps);
-2. the teacher takes one guided DDIM step from there to tₙ (ε = ε_u + g·(ε_c − ε_u), g = 4 as shipped);
+2. the teacher takes one guided DDIM step from there to tₙ (ε = ε_u + g·(ε_c − ε_u), g = 6 as shipped);
    for half the batch the caption is another training picture's, so that the path leads from this noisy
    latent to what the words ask (with matching captions only, the student followed combinations it had never
    seen much less often than its teacher);

@@ -203,15 +203,15 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     import torch
 
+    from course_utils.device import cpu_description
+
     from .config import MODEL_DIR
 
+    machine = f"Machine: {cpu_description()}, {os.cpu_count()} cores, torch {torch.__version__}"
+    probe = speed_probe()
     if a.compile:
-        from course_utils.device import cpu_description
-
-        probe = speed_probe()
-        text = "\n".join([f"Machine: {cpu_description()}, {os.cpu_count()} cores, torch {torch.__version__}; one "
-                          "64 x 64 picture; medians of " + str(a.repeats) + " pictures per process, of 2 processes.",
-                          ""] + compiled_table(compiled(a.repeats)) +
+        text = "\n".join([f"{machine}; one 64 x 64 picture; medians of {a.repeats} pictures per process, of 2 "
+                          "processes.", ""] + compiled_table(compiled(a.repeats)) +
                          ["", f"Speed probe (10 million additions in pure Python): {probe:.2f} s before, "
                           f"{speed_probe():.2f} s after."])
         print(text)
@@ -219,11 +219,7 @@ def main(argv=None) -> None:
             (MODEL_DIR / "compile.md").write_text(text + "\n")
         return
 
-    probe = speed_probe()
-    from course_utils.device import cpu_description
-
-    lines = [f"Machine: {cpu_description()}, {os.cpu_count()} cores, torch "
-             f"{torch.__version__}, {torch.get_num_threads()} threads; 64 x 64 pictures, 20 DDIM steps, guidance 7.5 "
+    lines = [f"{machine}, {torch.get_num_threads()} threads; 64 x 64 pictures, 20 DDIM steps, guidance 7.5 "
              "(rows starting with 'fast': the few-step student, LCMScheduler, no guidance).",
              ""]
     c = cold()

@@ -147,7 +147,6 @@ class MiniSDConfig:
     lcm_grid: int = 50  # the teacher's DDIM grid: one step jumps 1000 / 50 = 20 training timesteps
     lcm_target_decay: float = 0.95  # the target network: an exponential moving average of the student
     lcm_shuffle: float = 0.5  # share of the batch whose caption is another training picture's (not its own)
-    lcm_frozen: tuple[str, ...] = ()  # parameter names containing one of these keep the teacher's values
     # bfloat16 autocast in training where the hardware supports it (see train._autocast): about 20 %
     # faster on a CPU with AVX-512 BF16 (the shipped model was trained so); float32 where it is not.
     bf16: bool = True

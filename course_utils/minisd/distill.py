@@ -82,10 +82,6 @@ def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
     lat = T._encode_all(cfg, vae, images, dev, name="latents_vae_photos")
     teacher = UNet2DConditionModel.from_pretrained(cfg.work_dir / "unet").to(dev).eval().requires_grad_(False)
     student = copy.deepcopy(teacher).train().requires_grad_(True)
-    for name, prm in student.named_parameters():
-        if any(part in name for part in cfg.lcm_frozen):
-            prm.requires_grad_(False)
-    trained = [prm for prm in student.parameters() if prm.requires_grad]
     target = copy.deepcopy(teacher)
     sched = T.build_scheduler(cfg, "ddpm")
     abar = sched.alphas_cumprod.to(dev)
@@ -93,7 +89,7 @@ def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
     grid = torch.arange(1, cfg.lcm_grid + 1, device=dev) * k - 1  # 19, 39, ..., 999 (LCMScheduler's grid)
     with torch.no_grad():
         empty = text_encoder(T._tokenize(tok, [""]).to(dev)).last_hidden_state
-    opt = torch.optim.AdamW(trained, lr=cfg.lcm_lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lcm_lr, weight_decay=0.0)
     ck_path = cfg.work_dir / "unet_lcm.ckpt"
     ck = T._load_ckpt(ck_path)
     start, seconds = 0, 0.0
@@ -145,7 +141,7 @@ def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
         loss = (torch.sqrt((pred - want) ** 2 + 1e-6) - 1e-3).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(trained, 1.0)
+        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
         opt.step()
         with torch.no_grad():
             for pt, p in zip(target.parameters(), student.parameters()):

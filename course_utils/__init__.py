@@ -12,7 +12,7 @@ from .device import get_device, get_dtype
 from .errors import CourseInputError, CourseSetupError
 from .generate import GenerationResult, check_inputs, image_to_image, text_to_image
 from .images import fit_square, image_grid, load_image, mau, to_numpy, to_pil, to_tensor
-from .models import REGISTRY, choose_model, hub_reachable, load_pipeline, picture_size, real_model_ready
+from .models import REGISTRY, choose_model, hub_reachable, load_pipeline, model_info, picture_size, real_model_ready
 from .paths import ASSETS, REPO_ROOT, output_dir
 from .settings import settings_table
 from .setup_check import check_setup, setup_table
@@ -55,7 +55,7 @@ __all__ = [
     "CourseSetupError",
     "describe_device", "fit_square", "GenerationResult", "get_device", "get_dtype", "gpu_skip",
     "hub_reachable", "image_grid", "image_to_image", "leonardo_says", "load_image", "load_pipeline", "mau",
-    "picture_size", "real_model_ready",
+    "model_info", "picture_size", "real_model_ready",
     "REGISTRY", "settings_table", "setup_table", "text_to_image", "to_numpy", "to_pil", "to_tensor", "history",
     "pipeline", "compute_widget", "img2img", "parameters", "capstone", "studios", "tshirt_studio", "manga_studio",
     "distributed",

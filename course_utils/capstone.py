@@ -75,11 +75,13 @@ def recipe(style: str, pipe) -> Recipe:
     """The capstone's recipe for `style` ("manga" or "pixel") with the loaded pipeline `pipe`."""
     if style not in STYLES:
         raise CourseInputError(f"style={style!r} is not a capstone style; choose one of {', '.join(STYLES)}.")
-    info = getattr(pipe, "course_model", None)
-    if info is not None and info.key == "embedded":
+    from .models import model_info
+
+    info = model_info(pipe)
+    if info.key == "embedded":
         return _embedded_recipe(style)
     prompt, strength = _SD_RECIPES[style]
-    size = getattr(info, "resolution", 512)
+    size = info.resolution
     return Recipe(style, prompt, strength, size, None, None,
                   "chosen for Stable Diffusion 1.5 at 512 px; not measured by the course")
 

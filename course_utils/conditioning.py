@@ -448,7 +448,8 @@ def draw_prompts(prompts: Sequence[str], seed: int = 0, pipe=None, steps: int | 
     steps = steps if steps is not None else default_steps
     guidance = guidance if guidance is not None else default_guidance
     size = picture_size(pipe)
-    checked = [check_inputs(pipe, p, None, steps, guidance, seed, size, size, 1, 0.0) for p in prompts]
+    checked = [check_inputs(pipe, prompt=p, steps=steps, guidance=guidance, seed=seed, height=size, width=size)
+               for p in prompts]
     c = checked[0]
     with torch.inference_mode(), cpu_threads(pipe.unet):
         return list(pipe([k["prompt"] for k in checked], num_inference_steps=c["steps"], guidance_scale=c["guidance"],
@@ -609,8 +610,9 @@ def rewrite_prompt(text: str, defaults: dict[str, str] | None = None) -> str:
 
 
 def _is_embedded(pipe) -> bool:
-    info = getattr(pipe, "course_model", None)
-    return info is not None and getattr(info, "key", None) == "embedded"
+    from .models import model_info
+
+    return model_info(pipe).key == "embedded"
 
 
 def _short(text: str, n: int = 26) -> str:

@@ -32,7 +32,7 @@ from PIL import Image, PngImagePlugin
 from .device import cpu_threads
 from .errors import CourseInputError, CourseSetupError, CourseWarning
 from .images import fit_square, image_grid, load_image
-from .models import as_image_to_image, load_pipeline, model_defaults, picture_size
+from .models import as_image_to_image, load_pipeline, model_defaults, model_info, picture_size
 from .saving import portable_text, save_image
 
 MAX_SEED = 2**63 - 1
@@ -220,8 +220,8 @@ def warn_about_size(pipe, height: int, width: int, steps: int, unet_batch: int, 
                 "faster."), stacklevel=3)
 
 
-def check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed, height, width, num_images,
-                 eta, strength=None) -> dict:
+def check_inputs(pipe, *, prompt, steps, guidance, seed, height, width, negative_prompt=None, num_images=1,
+                 eta=0.0, strength=None) -> dict:
     """Check every parameter of a generation call; return them cleaned up (ints, floats).
 
     Raises `CourseInputError` naming the first bad parameter, its value and the allowed range.
@@ -338,9 +338,9 @@ def _run(pipe, task: str, call_kwargs: dict, params: dict, callback: StepCallbac
             "(num_images) or a smaller height/width (fewer steps do not save memory), or close other "
             "notebooks; on a GPU `pipe.enable_attention_slicing()` also helps.") from e
     seconds = time.perf_counter() - t0
-    info = getattr(pipe, "course_model", None)
+    info = model_info(pipe)
     params = dict(params, denoising_steps_run=box["steps"])  # counted: PNDM runs one more than asked
-    params = dict(task=task, **params, model=getattr(info, "key", "?"), model_source=getattr(info, "source", "?"),
+    params = dict(task=task, **params, model=info.key, model_source=info.source,
                   scheduler=type(pipe.scheduler).__name__, device=str(pipe.device),
                   dtype=str(pipe.unet.dtype).removeprefix("torch."), torch=torch.__version__,
                   diffusers=__import__("diffusers").__version__)
@@ -382,9 +382,9 @@ def text_to_image(prompt: str, *, negative_prompt: str | None = None, steps: int
     steps = steps if steps is not None else default_steps
     guidance = guidance if guidance is not None else default_guidance
     size = picture_size(pipe)
-    p = check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed,
-                     size if height is None else height, size if width is None else width,
-                     num_images, eta)
+    p = check_inputs(pipe, prompt=prompt, negative_prompt=negative_prompt, steps=steps, guidance=guidance,
+                     seed=seed, height=size if height is None else height, width=size if width is None else width,
+                     num_images=num_images, eta=eta)
     call = dict(prompt=[p["prompt"]] * p["num_images"],
                 negative_prompt=None if p["negative_prompt"] is None else [p["negative_prompt"]] * p["num_images"],
                 num_inference_steps=p["steps"], guidance_scale=p["guidance"], height=p["height"],
@@ -422,8 +422,8 @@ def image_to_image(image, prompt: str, *, strength: float = 0.6, negative_prompt
     size = _check_size(res if size is None else size, pipe)  # before any resize: size=40000 is refused here
     img = load_image(image)
     img = fit_square(img, size) if isinstance(size, int) else load_image(img, size=size)
-    p = check_inputs(pipe, prompt, negative_prompt, steps, guidance, seed, img.height, img.width,
-                     num_images, eta, strength=strength)
+    p = check_inputs(pipe, prompt=prompt, negative_prompt=negative_prompt, steps=steps, guidance=guidance,
+                     seed=seed, height=img.height, width=img.width, num_images=num_images, eta=eta, strength=strength)
     call = dict(image=img, prompt=[p["prompt"]] * p["num_images"],
                 negative_prompt=None if p["negative_prompt"] is None else [p["negative_prompt"]] * p["num_images"],
                 strength=p["strength"], num_inference_steps=p["steps"], guidance_scale=p["guidance"],

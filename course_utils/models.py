@@ -21,6 +21,7 @@ import os
 import socket
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,8 +82,36 @@ REGISTRY: dict[str, ModelInfo] = {
         fp16_variant=True),
 }
 DEFAULT_REAL = "sd15"
+#: Stable Diffusion's x4 upscaler (chapter 4): a model of its own, loaded with `load_model` on a CUDA GPU.
+UPSCALER = ModelInfo(
+    "x4-upscaler", "stabilityai/stable-diffusion-x4-upscaler", "Stable Diffusion x4 upscaler",
+    "CreativeML OpenRAIL++-M", 512, 25, 0.0, "About 3.5 GB; a U-Net that denoises a 4x larger latent.")
+#: Steps and guidance for a pipeline the course did not load (Stable Diffusion's usual 20 and 7.5).
+DEFAULT_STEPS, DEFAULT_GUIDANCE = 20, 7.5
 
 _PIPELINES: dict[tuple, object] = {}  # loaded pipelines, by (source, device, dtype)
+_INFO: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # a loaded pipeline -> its ModelInfo
+
+
+def remember(pipe, info: ModelInfo):
+    """Record that `pipe` runs the model `info` (what `model_info` answers); returns `pipe`."""
+    _INFO[pipe] = info
+    return pipe
+
+
+def model_info(pipe) -> ModelInfo:
+    """The registry's record of the model `pipe` runs: title, licence, resolution, good steps and guidance.
+
+    For a pipeline the course did not load (built by hand, from another library), a record with its
+    picture size (`picture_size`) and the usual defaults, `DEFAULT_STEPS` and `DEFAULT_GUIDANCE`.
+    Taught in: chapter 0 (which model runs) and chapter 7 (its defaults).
+    """
+    try:
+        return _INFO[pipe]
+    except (KeyError, TypeError):
+        size = picture_size(pipe) if hasattr(pipe, "unet") and hasattr(pipe, "vae_scale_factor") else 512
+        return ModelInfo("unknown", "?", f"{type(pipe).__name__} (not loaded by the course)", "unknown", size,
+                         DEFAULT_STEPS, DEFAULT_GUIDANCE)
 
 
 # --- offline detection ----------------------------------------------------------------------------
@@ -376,7 +405,14 @@ def _check_tokenizer(pipe, info: ModelInfo) -> None:
             f"files are missing or damaged. {_restore_advice(info)}")
 
 
-def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype):
+def _instead(info: ModelInfo) -> str:
+    """What to use when `info`'s model cannot be had: the embedded model, unless it is the upscaler."""
+    return "" if info is UPSCALER else ", or use the embedded model: load_pipeline('embedded')"
+
+
+def _ensure_available(info: ModelInfo) -> bool:
+    """Check that `info`'s weights are on disk or can be downloaded now; returns whether they are cached.
+    Raises `CourseSetupError` that says what to do (a missing or damaged folder, no network, a refusal)."""
     local = info.is_local
     if info.key.startswith("embedded") and not local:
         raise CourseSetupError(
@@ -392,16 +428,26 @@ def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype):
             raise CourseSetupError(
                 f"{info.title} ({info.source}) is not in the local cache and the hub cannot be reached"
                 f"{' (HF_HUB_OFFLINE is set)' if hub_offline_flag() else ''}. Connect to the internet once "
-                f"and run `hf download {info.source}`, or use the embedded model: load_pipeline('embedded').")
+                f"and run `hf download {info.source}`{_instead(info)}.")
         ok, why = hub_answers(info.source)
         if not ok:
             raise CourseSetupError(
-                f"{info.title} ({info.source}) is not in the local cache, and {why}. Try again later, or use the "
-                "embedded model: load_pipeline('embedded').")
-    from diffusers import StableDiffusionPipeline  # imported only now: the checks above stay instant
+                f"{info.title} ({info.source}) is not in the local cache, and {why}. Try again later"
+                f"{_instead(info)}.")
+    return cached
 
-    kwargs = dict(dtype=dtype, use_safetensors=True, safety_checker=None, feature_extractor=None,
-                  requires_safety_checker=False)
+
+def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype, cls=None):
+    """`cls.from_pretrained` (StableDiffusionPipeline unless said) for `info`'s model, offline where its files
+    are cached, float16 files where they exist and a GPU wants them; every failure a `CourseSetupError`."""
+    local = info.is_local
+    cached = _ensure_available(info)
+    import diffusers  # imported only now: the checks above stay instant
+
+    cls = cls or diffusers.StableDiffusionPipeline
+    kwargs = dict(dtype=dtype, use_safetensors=True, safety_checker=None, feature_extractor=None)
+    if issubclass(cls, (diffusers.StableDiffusionPipeline, diffusers.StableDiffusionImg2ImgPipeline)):
+        kwargs["requires_safety_checker"] = False
     if cached or hub_offline_flag():
         kwargs["local_files_only"] = True
         folder = Path(info.source) if local else _cached_snapshot(info.source)
@@ -428,10 +474,10 @@ def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype):
                 local_files_only=kwargs.get("local_files_only", False))
             kwargs["scheduler"] = LCMScheduler.from_pretrained(
                 info.source, subfolder=info.scheduler_folder, local_files_only=kwargs.get("local_files_only", False))
-        pipe = StableDiffusionPipeline.from_pretrained(info.source, **kwargs)
+        pipe = cls.from_pretrained(info.source, **kwargs)
     except torch.OutOfMemoryError as e:
-        raise CourseSetupError(f"{info.title} does not fit in this device's memory. Close other notebooks, or "
-                               "use the embedded model: load_pipeline('embedded').") from e
+        raise CourseSetupError(f"{info.title} does not fit in this device's memory. Close other notebooks"
+                               f"{_instead(info) or ', and restart the kernel'}.") from e
     except Exception as e:  # a damaged file fails in many ways: JSON, safetensors, tokenizers, shapes
         folder = Path(info.source) if local else _cached_snapshot(info.source)
         found = check_model_folder(folder) if folder is not None else []
@@ -457,7 +503,7 @@ def load_pipeline(model: str = "auto", task: str = "text-to-image", device: str 
     device, dtype : see `course_utils.device`.
     verbose : print one sentence saying which model was chosen and why.
 
-    The returned pipeline carries ``pipe.course_model`` (a `ModelInfo`) for the notebooks to show.
+    ``model_info(pipe)`` gives the loaded model's record (a `ModelInfo`) for the notebooks to show.
     """
     if task not in TASKS:
         raise CourseInputError(f"task={task!r} is not one of {TASKS}.")
@@ -465,18 +511,24 @@ def load_pipeline(model: str = "auto", task: str = "text-to-image", device: str 
     dev = get_device(device)
     dt = get_dtype(dev, dtype)
     info, reason = choose_model(model, dev)
-    key = (info.source, info.unet_folder, str(dev), dt)
-    if key not in _PIPELINES:
-        pipe = _load_base(info, dev, dt)
-        pipe.set_progress_bar_config(disable=info.is_local, leave=False)  # bars only for slow real models
-        pipe.course_model = info
-        _PIPELINES[key] = pipe
-    base = _PIPELINES[key]
+    base = load_model(info, dev, dt)
     pipe = as_image_to_image(base) if task == "image-to-image" else base
     if verbose:
         where = f"{dev.type.upper() if dev.type != 'cpu' else 'the CPU'} in {str(dt).removeprefix('torch.')}"
         print(f"Using {info.title} for {task} on {where}, because {reason}.")
     return pipe
+
+
+def load_model(info: ModelInfo, device: torch.device, dtype: torch.dtype, cls=None):
+    """Load (once per model, device, dtype and class) the pipeline of class `cls` (default
+    `StableDiffusionPipeline`) for the registry record `info`: the one loading path of every pipeline the
+    course uses (`load_pipeline`, and chapter 4's x4 upscaler). `model_info` answers `info` for it."""
+    key = (info.source, info.unet_folder, str(device), dtype, getattr(cls, "__name__", None))
+    if key not in _PIPELINES:
+        pipe = _load_base(info, device, dtype, cls)
+        pipe.set_progress_bar_config(disable=info.is_local, leave=False)  # bars only for slow real models
+        _PIPELINES[key] = remember(pipe, info)
+    return _PIPELINES[key]
 
 
 def as_image_to_image(pipe):
@@ -490,8 +542,7 @@ def as_image_to_image(pipe):
         return pipe
     i2i = StableDiffusionImg2ImgPipeline(**pipe.components, requires_safety_checker=False)
     i2i.set_progress_bar_config(**getattr(pipe, "_progress_bar_config", {}))
-    i2i.course_model = getattr(pipe, "course_model", None)
-    return i2i
+    return remember(i2i, model_info(pipe)) if pipe in _INFO else i2i
 
 
 def _weights_bytes(folder: Path) -> int:
@@ -528,12 +579,13 @@ def student_shipped() -> bool:
 
 def model_defaults(pipe) -> tuple[int, float]:
     """The number of steps and the guidance scale `pipe`'s model draws best with (its `ModelInfo`: 20 and
-    7.5 for the embedded model, 2 and 0 for SD-Turbo); 20 and 7.5 for a pipeline the course did not load.
+    7.5 for the embedded model, 2 and 0 for SD-Turbo); `DEFAULT_STEPS` and `DEFAULT_GUIDANCE` for a pipeline
+    the course did not load.
 
     Taught in: chapter 7 (the parameters). Every helper that leaves steps or guidance out uses these.
     """
-    info = getattr(pipe, "course_model", None)
-    return int(getattr(info, "steps", 20)), float(getattr(info, "guidance", 7.5))
+    info = model_info(pipe)
+    return int(info.steps), float(info.guidance)
 
 
 def picture_size(pipe) -> int:

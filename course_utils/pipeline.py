@@ -26,6 +26,7 @@ from PIL import Image
 
 from .errors import CourseInputError, CourseSetupError
 from .images import image_grid, load_image, to_numpy
+from .models import UPSCALER
 
 __all__ = [
     "StageTimer",
@@ -494,7 +495,7 @@ def psnr(img, reference) -> float:
 # --------------------------------------------------------------------------------------------
 
 #: Stable Diffusion's x4 upscaler on the Hugging Face hub (about 3.5 GB; licence CreativeML OpenRAIL++-M).
-UPSCALER_ID = "stabilityai/stable-diffusion-x4-upscaler"
+UPSCALER_ID = UPSCALER.source
 
 
 def load_upscaler(device: str | torch.device | None = None):
@@ -511,34 +512,17 @@ def load_upscaler(device: str | torch.device | None = None):
         `CourseSetupError`: without a CUDA GPU (on a CPU it would take minutes per picture), or when
         the weights are neither cached nor downloadable.
     """
+    from diffusers import StableDiffusionUpscalePipeline
+
     from .device import get_device
-    from .models import _PIPELINES, hub_offline_flag, hub_reachable, is_cached
+    from .models import load_model
 
     dev = get_device(device)
     if dev.type != "cuda":
         raise CourseSetupError(
             f"The x4 upscaler needs a CUDA GPU; this computer computes on the {dev.type.upper()}, where one "
             "picture would take many minutes. Use cu.pipeline.upscale(img, size, 'lanczos') instead.")
-    key = (UPSCALER_ID, str(dev), torch.float16)
-    if key in _PIPELINES:
-        return _PIPELINES[key]
-    cached = is_cached(UPSCALER_ID)
-    if not cached and (hub_offline_flag() or not hub_reachable()):
-        raise CourseSetupError(
-            f"The x4 upscaler ({UPSCALER_ID}) is not in the local cache and the hub cannot be reached"
-            f"{' (HF_HUB_OFFLINE is set)' if hub_offline_flag() else ''}. Connect to the internet once and "
-            f"run `hf download {UPSCALER_ID}`.")
-    from diffusers import StableDiffusionUpscalePipeline
-
-    try:
-        pipe = StableDiffusionUpscalePipeline.from_pretrained(
-            UPSCALER_ID, dtype=torch.float16, use_safetensors=True, local_files_only=cached)
-    except OSError as e:
-        raise CourseSetupError(f"Could not load the x4 upscaler ({UPSCALER_ID}): {e}") from e
-    pipe = pipe.to(dev)
-    pipe.set_progress_bar_config(leave=False)
-    _PIPELINES[key] = pipe
-    return pipe
+    return load_model(UPSCALER, dev, torch.float16, cls=StableDiffusionUpscalePipeline)
 
 
 def upscale_x4(img, prompt: str = "", steps: int = 25, seed: int = 0, noise_level: int = 20) -> Image.Image:

@@ -19,7 +19,7 @@ from . import styles as S
 from .capstone import photo_square, recipe
 from .errors import CourseInputError
 from .images import load_image, mau
-from .models import model_defaults
+from .models import model_defaults, model_info
 from .widgets import ImageExplorer, save_button, slider
 
 SOURCES = {"the photo (filters only)": "photo", "the AI's redraw": "redraw"}
@@ -96,7 +96,7 @@ class TshirtStudio(_Studio):
         self._uploads: dict[str, Image.Image] = {}
         self._redraws: dict[tuple, Image.Image] = {}
         self._designs: dict[str, tuple[Image.Image, str]] = {}
-        big = getattr(getattr(self.pipe, "course_model", None), "resolution", 64) >= 512
+        big = model_info(self.pipe).resolution >= 512
         self.controls = {
             "upload": W.FileUpload(accept="image/*", multiple=False, description="Upload a cat"),
             "preset": W.Dropdown(options=list(S.PRESETS), value="arcade", description="Preset"),

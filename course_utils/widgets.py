@@ -31,7 +31,7 @@ from PIL import Image
 from .errors import CourseInputError, CourseSetupError
 from .generate import MAX_SEED, _check_float, _check_int, image_to_image, text_to_image
 from .images import image_grid, load_image, mau
-from .models import as_image_to_image, load_pipeline, model_defaults, student_shipped
+from .models import as_image_to_image, load_pipeline, model_defaults, model_info, student_shipped
 from .saving import explain_failure, save_image
 
 #: The longest side a widget sends to the browser: a real model's 512-pixel picture enlarged 4 times
@@ -352,8 +352,7 @@ def parameter_dashboard(pipe=None, prompt: str = DEFAULT_PROMPT, reference=None,
     if start not in dict(START_OPTIONS).values():
         raise CourseInputError(f"start={start!r} is not a starting point: use 'noise' or 'picture'.")
     pipe, i2i, ref = _pipes(pipe, reference)
-    if fast is None and getattr(getattr(pipe, "course_model", None), "key", None) == "embedded" \
-            and student_shipped():
+    if fast is None and model_info(pipe).key == "embedded" and student_shipped():
         fast = load_pipeline("embedded-fast", verbose=False)
     pipes = {"full": (pipe, i2i)} if fast is None else {"full": (pipe, i2i), "fast": (fast, as_image_to_image(fast))}
     default_steps, default_guidance = model_defaults(pipe)

@@ -208,7 +208,7 @@ def test_a_string_pipe_says_to_load_a_pipeline(call, monkeypatch):
 
 def test_check_inputs_refuses_a_missing_pipeline():
     with pytest.raises(CourseInputError, match=r"pipe=None is not a loaded pipeline"):
-        G.check_inputs(None, "a cat", None, 2, 7.5, 0, 16, 16, 1, 0.0)
+        G.check_inputs(None, prompt="a cat", steps=2, guidance=7.5, seed=0, height=16, width=16)
 
 
 @pytest.mark.parametrize("call", ["text", "image"])
@@ -235,7 +235,7 @@ def test_diffusers_keyword_names_point_to_the_course_names(pipe, call, kwargs, m
 
 # --- sizes far from the model's own, and sizes that take minutes on a CPU -------------------------------
 def test_a_size_far_from_the_models_own_warns(pipe):
-    native = pipe.course_model.resolution
+    native = M.model_info(pipe).resolution
     with pytest.warns(CourseWarning, match=f"far from the {native} x {native}"):
         G.text_to_image("a cat", pipe=pipe, steps=1, height=2 * native, width=2 * native)
     with pytest.warns(CourseWarning, match="far from"):

@@ -366,10 +366,12 @@ def test_a_cache_of_float16_files_loads_with_its_variant(monkeypatch, tmp_path, 
     assert pipe.unet.dtype == torch.float32
 
 
-def test_model_defaults_come_from_the_model_and_fall_back_to_20_and_7_5(tiny_model_dir, monkeypatch):
+def test_model_defaults_come_from_the_model_and_fall_back_to_20_and_7_5(tiny_model_dir):
     pipe = M.load_pipeline(str(tiny_model_dir), device="cpu", verbose=False)
     assert M.model_defaults(pipe) == (30, 7.5)  # a local folder: Stable Diffusion's defaults
-    monkeypatch.setattr(pipe, "course_model", M.REGISTRY["sd-turbo"])
-    assert M.model_defaults(pipe) == (2, 0.0)
-    monkeypatch.delattr(pipe, "course_model")
-    assert M.model_defaults(pipe) == (20, 7.5)
+    assert M.model_info(pipe).source == str(tiny_model_dir)
+    turbo = M.remember(type(pipe)(**pipe.components), M.REGISTRY["sd-turbo"])  # the same parts, as SD-Turbo
+    assert M.model_defaults(turbo) == (2, 0.0)
+    assert M.model_defaults(M.as_image_to_image(turbo)) == (2, 0.0)  # the image-to-image twin knows its model
+    by_hand = type(pipe)(**pipe.components)  # a pipeline the course did not load
+    assert M.model_info(by_hand).key == "unknown" and M.model_defaults(by_hand) == (20, 7.5)

@@ -1,6 +1,5 @@
 """Close-ups in the cat world, real photos for the autoencoder, and the capstone's measured recipes."""
 
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -106,13 +105,19 @@ def test_the_recipe_falls_back_to_the_lowest_strength_where_the_style_holds():
 
 
 def test_recipes():
-    embedded = SimpleNamespace(course_model=SimpleNamespace(key="embedded", resolution=64))
+    from course_utils import models
+
+    class Pipe:  # stands for a loaded pipeline: the registry says which model it runs
+        pass
+
+    embedded = models.remember(Pipe(), models.REGISTRY["embedded"])
+    sd = models.remember(Pipe(), models.REGISTRY["sd15"])
     for style in capstone.STYLES:
         r = capstone.recipe(style, embedded)
         assert 0.1 <= r.strength <= 1.0 and r.size in (64, 128)
         assert 0 < r.identity < 1 and 0 < r.style_pct <= 100  # what was measured, whatever it is
         assert "tabby ginger cat" in r.prompt and str(r.strength) in r.describe()
-    sd = capstone.recipe("manga", SimpleNamespace(course_model=SimpleNamespace(key="sd15", resolution=512)))
+    sd = capstone.recipe("manga", sd)
     assert sd.size == 512 and sd.identity is None and "not measured" in sd.describe()
     with pytest.raises(CourseInputError, match="watercolour"):
         capstone.recipe("watercolour", embedded)

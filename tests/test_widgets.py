@@ -152,14 +152,16 @@ def test_comparison_values_are_checked_before_drawing(tiny_pipe):
     assert g.size == (70 + 132, 44 + 132)
 
 
-def test_the_dashboard_starts_at_the_models_own_steps_and_guidance(tiny_pipe, monkeypatch):
+def test_the_dashboard_starts_at_the_models_own_steps_and_guidance(tiny_pipe):
     import dataclasses
 
     from course_utils.models import REGISTRY
 
     turbo = dataclasses.replace(REGISTRY["sd-turbo"], resolution=16)  # its steps and guidance, the tiny size
-    monkeypatch.setattr(tiny_pipe, "course_model", turbo, raising=False)
-    d = widgets.parameter_dashboard(tiny_pipe, "a cat")
+    from course_utils.models import remember
+
+    pipe = remember(type(tiny_pipe)(**tiny_pipe.components), turbo)  # the same parts, recorded as SD-Turbo
+    d = widgets.parameter_dashboard(pipe, "a cat")
     assert (d.controls["steps"].value, d.controls["guidance"].value) == (2, 0.0)
 
 
@@ -205,5 +207,5 @@ def test_the_noise_and_strength_explorers_of_chapters_2_and_5(tiny_pipe):
     assert ex.set(t=900) and ex.image.value != clean_ish and "ᾱ_t" in ex.message.value
     assert ex.render(900, "linear").size == ex.render(10, "cosine").size
     s = widgets.strength_explorer(photo, "a cat", pipe=tiny_pipe, strength=0.5)
-    assert "10 of 20 passes" in s.message.value  # the tiny pipeline has no course_model: 20 steps
+    assert "10 of 20 passes" in s.message.value  # the tiny pipeline is no registry model: 20 steps
     assert s.set(strength=1.0) and "20 of 20 passes" in s.message.value

@@ -20,10 +20,11 @@ import re
 from pathlib import Path
 
 from .errors import CourseInputError
+from .paths import ASSETS
 
 __all__ = ["callout", "check", "gpu_skip", "leonardo_icon_path", "leonardo_says"]
 
-_ICON_PATH = Path(__file__).resolve().parents[1] / "assets" / "leonardo.png"
+_ICON_PATH = ASSETS / "leonardo.png"
 _ICON_PX = 56
 
 # kind -> (default title, accent colour as "r, g, b")

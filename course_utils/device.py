@@ -22,8 +22,13 @@ import torch
 from .errors import CourseInputError
 from .settings import cpu_thread_setting
 
-_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
-           "fp16": torch.float16, "half": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
+#: Every number format's names the course understands (chapter 6 counts bytes of int8 and float64 too).
+DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
+          "half": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "int8": torch.int8,
+          "float64": torch.float64}
+#: ... and the ones it computes in.
+COMPUTE_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+_COMPUTE_NAMES = sorted(name for name, dt in DTYPES.items() if dt in COMPUTE_DTYPES)
 
 
 def _parse_device(value: str | torch.device, source: str) -> torch.device:
@@ -70,13 +75,12 @@ def get_dtype(device: str | torch.device | None = None, dtype: str | torch.dtype
     requested = dtype if dtype is not None else os.environ.get("COURSE_DTYPE") or None
     if isinstance(requested, str):
         key = requested.lower().removeprefix("torch.")
-        if key not in _DTYPES:
+        if DTYPES.get(key) not in COMPUTE_DTYPES:
             raise CourseInputError(
-                f"dtype={requested!r} is not a number format the course uses: choose one of "
-                f"{sorted(set(_DTYPES))}.")
-        requested = _DTYPES[key]
+                f"dtype={requested!r} is not a number format the course uses: choose one of {_COMPUTE_NAMES}.")
+        requested = DTYPES[key]
     if requested is not None:
-        if requested not in (torch.float32, torch.float16, torch.bfloat16):
+        if requested not in COMPUTE_DTYPES:
             raise CourseInputError(f"dtype={requested} is not supported: use float32, float16 or bfloat16.")
         if dev.type == "cpu" and requested != torch.float32:
             raise CourseInputError(

@@ -27,17 +27,12 @@ from pathlib import Path
 
 import torch
 
-# Keep the lessons readable: library chatter (load progress bars, the note that torchvision is not
-# installed) is turned down unless the learner set these variables already.
-os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+from .device import get_device, get_dtype
+from .errors import CourseInputError, CourseSetupError
+from .paths import MODELS
+from .settings import LOADING, check_settings, setting
 
-from .device import get_device, get_dtype  # noqa: E402
-from .errors import CourseInputError, CourseSetupError  # noqa: E402
-from .settings import LOADING, check_settings, setting  # noqa: E402
-
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
-EMBEDDED_DIR = ASSETS / "models" / "minisd-cats"
+EMBEDDED_DIR = MODELS / "minisd-cats"
 TASKS = ("text-to-image", "image-to-image")
 
 
@@ -405,6 +400,18 @@ def _check_tokenizer(pipe, info: ModelInfo) -> None:
             f"files are missing or damaged. {_restore_advice(info)}")
 
 
+def quiet_libraries() -> None:
+    """Keep the lessons readable: diffusers' and transformers' chatter (notes while loading, the notice that
+    torchvision is not installed) is turned down to errors, unless the learner chose a level with
+    ``DIFFUSERS_VERBOSITY`` / ``TRANSFORMERS_VERBOSITY``. Called before the course loads a model."""
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+
+    for variable, library in (("DIFFUSERS_VERBOSITY", dlog), ("TRANSFORMERS_VERBOSITY", tlog)):
+        if not os.environ.get(variable):
+            library.set_verbosity_error()
+
+
 def _instead(info: ModelInfo) -> str:
     """What to use when `info`'s model cannot be had: the embedded model, unless it is the upscaler."""
     return "" if info is UPSCALER else ", or use the embedded model: load_pipeline('embedded')"
@@ -442,6 +449,7 @@ def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype, cls=None)
     are cached, float16 files where they exist and a GPU wants them; every failure a `CourseSetupError`."""
     local = info.is_local
     cached = _ensure_available(info)
+    quiet_libraries()
     import diffusers  # imported only now: the checks above stay instant
 
     cls = cls or diffusers.StableDiffusionPipeline

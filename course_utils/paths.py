@@ -10,6 +10,9 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ASSETS = REPO_ROOT / "assets"
+MODELS = ASSETS / "models"  # the embedded model's folder is MODELS / "minisd-cats"
+CONFIGS = ASSETS / "configs"  # real models' configs (no weights), for chapter 6's counts
+REQUIREMENTS = REPO_ROOT / "requirements.txt"
 
 
 def output_dir(sub: str = "") -> Path:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import importlib
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-REQUIREMENTS = Path(__file__).resolve().parents[1] / "requirements.txt"
+from .paths import REQUIREMENTS
+
 _IMPORT_NAMES = {"pillow": "PIL", "scikit-image": "skimage", "huggingface_hub": "huggingface_hub"}
 _CORE = ("torch", "diffusers", "transformers", "ipywidgets", "matplotlib", "pillow", "numpy", "safetensors")
 

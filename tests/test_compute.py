@@ -197,7 +197,7 @@ def test_embedded_model_is_listed_only_when_its_folder_exists():
 
 def test_embedded_path_with_a_stand_in_model(tiny_model_dir, monkeypatch):
     # a tiny random pipeline in diffusers' folder format stands in for assets/models/minisd-cats
-    monkeypatch.setattr(compute, "EMBEDDED_DIR", tiny_model_dir)
+    monkeypatch.setattr(compute.configs, "EMBEDDED_DIR", tiny_model_dir)
     assert "embedded" in compute.available_models()
     rows = compute.parameter_table(("embedded",))
     assert {r["component"] for r in rows} == {"unet", "vae", "text_encoder", "total"}

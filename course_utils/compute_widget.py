@@ -19,7 +19,7 @@ from typing import Any
 import ipywidgets as W
 import torch
 
-from . import compute
+from . import checks, compute
 from .device import describe as describe_device
 from .errors import CourseInputError, CourseSetupError
 
@@ -89,7 +89,7 @@ def this_machine() -> dict:
         mem = p.total_memory / compute.GIB
         return {"description": description, "device": match_gpu(p.name, mem), "gpu_name": p.name,
                 "memory_gib": mem}
-    return {"description": description, "device": "cpu", "gpu_name": None, "memory_gib": compute._ram_gib()}
+    return {"description": description, "device": "cpu", "gpu_name": None, "memory_gib": compute.ram_gib()}
 
 
 _STYLE_OK = "color:#1e7e34"
@@ -264,8 +264,8 @@ def estimator_widget(model: str = "sd15", resolution: int | None = None, steps: 
                                f"{', '.join(repr(m) for m in models)}.")
     if resolution is None:
         resolution = compute.MODELS[model].resolution
-    compute._check_int(resolution, "resolution", 64, 2048)
-    compute._check_int(steps, "steps", 1, 150)
+    checks.whole("resolution", resolution, 64, 2048)
+    checks.whole("steps", steps, 1, 150)
     if not isinstance(guidance, bool):
         raise CourseInputError(f"guidance must be True or False, got {guidance!r}.")
     if cpu_flop_rate is not None and (isinstance(cpu_flop_rate, bool) or not isinstance(cpu_flop_rate, (int, float))

@@ -79,9 +79,9 @@ class Row:
 
 
 def _config(model: str, component: str, dry: bool) -> dict:
-    from .compute import _read_config
+    from .compute import read_config
 
-    cfg = {k: v for k, v in _read_config(model, component).items() if not k.startswith("_")}
+    cfg = {k: v for k, v in read_config(model, component).items() if not k.startswith("_")}
     if dry:
         cfg.update(_DRY_UNET[model] if component == "unet" else _DRY_VAE)
     return cfg

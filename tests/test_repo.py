@@ -47,9 +47,9 @@ def test_no_notebook_or_helper_hard_codes_one_models_size():
                 for line in "".join(cell["source"]).splitlines():
                     found += [f"{path.name} cell {k}: {line.strip()} ({why})" for pat, why in offenders.items()
                               if re.search(pat, line)]
-    for path in sorted((ROOT / "course_utils").glob("*.py")):
+    for path in sorted((ROOT / "course_utils").rglob("*.py")):
         for n, line in enumerate(path.read_text().splitlines(), 1):
-            found += [f"{path.name}:{n}: {line.strip()} ({why})" for pat, why in offenders.items()
+            found += [f"{path.relative_to(ROOT)}:{n}: {line.strip()} ({why})" for pat, why in offenders.items()
                       if re.search(pat, line.split("#")[0]) and "e.g." not in line]
     assert not found, "\n".join(found)
 

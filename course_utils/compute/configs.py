@@ -20,11 +20,12 @@ import torch
 from .. import checks
 from ..errors import CourseSetupError
 from ..models import EMBEDDED_DIR
+from ..paths import CONFIGS
 
 __all__ = ["CONFIG_DIR", "EMBEDDED_DIR", "MODELS", "ModelSpec", "available_models", "build_on_meta",
            "check_model", "check_sides", "components", "read_config", "stamp", "text_len", "vae_factor"]
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "assets" / "configs"
+CONFIG_DIR = CONFIGS
 
 
 @dataclass(frozen=True)

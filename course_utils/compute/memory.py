@@ -11,22 +11,18 @@ from typing import Any
 import torch
 
 from .. import checks
+from ..device import DTYPES
 from .configs import check_model, check_sides, read_config, vae_factor
 
 __all__ = ["GIB", "activation_memory", "attention_levels", "attention_memory", "weight_memory"]
 
 GIB = 2**30
 
-_DTYPE_NAMES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16, "fp16": torch.float16,
-                "half": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "int8": torch.int8,
-                "float64": torch.float64}
-
 
 def _dtype_bytes(dtype: Any, arg: str = "dtype") -> int:
     if isinstance(dtype, str):
         name = dtype.lower().removeprefix("torch.")
-        dtype = _DTYPE_NAMES[checks.one_of(arg, name, sorted(_DTYPE_NAMES), hint="These are the number formats "
-                                                                                 "the course knows.")]
+        dtype = DTYPES[checks.one_of(arg, name, sorted(DTYPES), hint="These are the number formats the course knows.")]
     if not isinstance(dtype, torch.dtype):
         raise checks.fail(arg, dtype, "a torch.dtype such as torch.float16, or its name")
     return dtype.itemsize

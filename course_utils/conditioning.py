@@ -738,8 +738,8 @@ def one_word_grid(base: dict[str, str], changes: dict[str, Sequence[str]], seed:
     Returns:
         `matplotlib.figure.Figure` (closed in pyplot).
     """
+    from .layout import figure_grid
     from .minisd.data import prompt_for
-    from .plots import picture_grid
 
     for attribute in changes:
         if attribute not in ("fur", "background", "style"):
@@ -754,7 +754,7 @@ def one_word_grid(base: dict[str, str], changes: dict[str, Sequence[str]], seed:
         titles.append([f"{v}\nCLIP {s:.0f}" for v, s in zip(values, scores[k: k + len(values)])])
         k += len(values)
     labels = {"fur": "fur colour", "background": "background", "style": "style"}
-    return picture_grid(rows, titles=titles, row_labels=[labels[a] for a in changes], size=1.9,
+    return figure_grid(rows, titles=titles, row_labels=[labels[a] for a in changes], size=1.9,
                         suptitle=f"One changed word per picture (seed {seed})")
 
 
@@ -832,8 +832,8 @@ def best_of(prompt: str, n: int = 6, seed: int = 0, guidance: float | None = Non
         `BestOf`, with ``.figure`` (one row, best first) and ``.verdict`` (text).
     """
     from .generate import MAX_IMAGES, text_to_image
+    from .layout import figure_grid
     from .models import load_pipeline
-    from .plots import picture_grid
 
     prompt = _check_text(prompt)
     if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_IMAGES:
@@ -852,8 +852,8 @@ def best_of(prompt: str, n: int = 6, seed: int = 0, guidance: float | None = Non
         shown = [shown_count(_read_pixels(p), asked) for p in pictures]
     titles = [f"#{r + 1} · seed {seeds[i]}\nCLIP {scores[i]:.0f}"
               + (f" · {shown[i]} of {len(asked)}" if shown is not None else "") for r, i in enumerate(order)]
-    figure = picture_grid([[pictures[i] for i in order]], titles=[titles], size=1.6,
-                          suptitle=f"'{prompt}': {n} tries, best CLIP score first")
+    figure = figure_grid([[pictures[i] for i in order]], titles=[titles], size=1.6,
+                         suptitle=f"'{prompt}': {n} tries, best CLIP score first")
     return BestOf(prompt, seeds, pictures, scores, order, asked, shown, figure,
                   _best_of_verdict(seeds, scores, order, asked, shown))
 
@@ -921,7 +921,7 @@ def compare_rewrites(prompts: Sequence[str], seed: int = 1, pipe=None, judge=Non
         `RewriteComparison`, with ``.table`` (Markdown: typed and rewritten prompts), ``.figure`` (one row
         per prompt: as typed, rewritten) and ``.verdict`` (text, from the scores).
     """
-    from .plots import picture_grid
+    from .layout import figure_grid
 
     if isinstance(prompts, str) or not isinstance(prompts, Sequence) or not 1 <= len(prompts) <= 8:
         raise CourseInputError(f"prompts must be a list of 1 to 8 prompts, got {prompts!r}.")
@@ -936,8 +936,8 @@ def compare_rewrites(prompts: Sequence[str], seed: int = 1, pipe=None, judge=Non
         s = judge.score(list(pictures[k]), [rewritten[k]] * 2).tolist()
         scores.append((round(s[0]), round(s[1])))
     titles = [[f"'{_short(t)}'\nCLIP {a:.0f}", f"rewritten\nCLIP {b:.0f}"] for t, (a, b) in zip(typed, scores)]
-    figure = picture_grid([list(p) for p in pictures], titles=titles, size=1.9,
-                          suptitle=f"As typed (left) and rewritten (right), seed {seed}")
+    figure = figure_grid([list(p) for p in pictures], titles=titles, size=1.9,
+                         suptitle=f"As typed (left) and rewritten (right), seed {seed}")
     table = "| you write | the stand-in writes |\n|---|---|\n" + "\n".join(
         f"| {t.replace('|', '/')} | {r} |" for t, r in zip(typed, rewritten))
     raised = sum(b > a for a, b in scores)

@@ -25,8 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
+from . import layout
 from .errors import CourseInputError
 
 if TYPE_CHECKING:
@@ -679,37 +680,6 @@ def _as_pil_list(images: Any) -> list[Image.Image]:
     return out
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except Exception:  # Pillow built without FreeType: the fixed bitmap font
-        return ImageFont.load_default()
-
-
-def _wrap(text: str, font: Any, draw: ImageDraw.ImageDraw, width: int, max_lines: int = 2) -> list[str]:
-    """Break a label into at most ``max_lines`` lines that fit ``width`` pixels."""
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        trial = f"{line} {word}".strip()
-        if draw.textlength(trial, font=font) <= width or not line:
-            line = trial
-        else:
-            lines.append(line)
-            line = word
-    if line:
-        lines.append(line)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] += "…"
-    # A single word longer than the tile is shortened letter by letter.
-    fitted = []
-    for ln in lines:
-        while len(ln) > 1 and draw.textlength(ln, font=font) > width:
-            ln = ln[:-2] + "…"
-        fitted.append(ln)
-    return fitted or [""]
-
-
 def image_grid(
     images: Sequence[Image.Image | np.ndarray | torch.Tensor],
     cols: int | None = None,
@@ -776,36 +746,4 @@ def image_grid(
                 "(use \"\" for a picture without one)."
             )
     cols = min(int(cols), n)
-    rows = math.ceil(n / cols)
-    pad = int(pad)
-    bg = tuple(int(c) for c in bg)
-
-    # 2. Measure the cells: the largest picture, plus room for the labels.
-    cell_w = max(p.width for p in pics)
-    cell_h = max(p.height for p in pics)
-    font = _font(max(10, min(18, cell_w // 14)))
-    scratch = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    wrapped: list[list[str]] = []
-    label_h = line_h = 0
-    if labels is not None:
-        top, bottom = scratch.textbbox((0, 0), "Ag", font=font)[1::2]
-        line_h = bottom - top + 2
-        wrapped = [_wrap(str(lab), font, scratch, cell_w) for lab in labels]
-        label_h = max(len(w) for w in wrapped) * line_h + 4
-
-    # 3. Paste each picture centred in its cell, its label underneath.
-    width = cols * cell_w + (cols + 1) * pad
-    height = rows * (cell_h + label_h) + (rows + 1) * pad
-    grid = Image.new("RGB", (width, height), bg)
-    draw = ImageDraw.Draw(grid)
-    ink = (0, 0, 0) if 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2] > 128 else (255, 255, 255)
-    for i, pic in enumerate(pics):
-        r, c = divmod(i, cols)
-        x0 = pad + c * (cell_w + pad)
-        y0 = pad + r * (cell_h + label_h + pad)
-        grid.paste(pic, (x0 + (cell_w - pic.width) // 2, y0 + (cell_h - pic.height) // 2))
-        for j, line in enumerate(wrapped[i] if wrapped else []):
-            tw = draw.textlength(line, font=font)
-            y = y0 + cell_h + 2 + j * line_h
-            draw.text((x0 + (cell_w - tw) / 2, y), line, fill=ink, font=font, anchor="la")
-    return grid
+    return layout.grid(pics, cols, labels, int(pad), tuple(int(c) for c in bg))

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from . import layout
 from .diffusion import q_sample
 from .errors import CourseInputError
 from .images import load_image, to_pil, to_tensor
@@ -88,11 +89,7 @@ def enlarge(picture, scale: int = 4) -> Image.Image:
     Returns:
         `PIL.Image.Image`: an RGB picture of size ``(scale·W, scale·H)``.
     """
-    img = _as_pil(picture)
-    scale = _check_scale(scale)
-    if scale == 1:
-        return img
-    return img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    return layout.enlarge(_as_pil(picture), _check_scale(scale))
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,8 +313,6 @@ def picture_grid(
     Raises:
         `CourseInputError`: if `rows` is empty, or `titles`/`row_labels` do not match it.
     """
-    import matplotlib.pyplot as plt
-
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not rows:
         raise CourseInputError("rows must be a non-empty list of rows, each a list of pictures.")
     pics = [[_as_pil(p) for p in row] for row in rows]
@@ -331,33 +326,7 @@ def picture_grid(
     if isinstance(size, bool) or not isinstance(size, Real) or not 0.3 <= size <= 6:
         raise CourseInputError(f"size must be a number of inches from 0.3 to 6, got {size!r}.")
 
-    n_rows, n_cols = len(pics), max(len(r) for r in pics)
-    aspect = max(p.height / p.width for row in pics for p in row)
-    has_titles = titles is not None
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(size * n_cols + (0.3 if row_labels else 0),
-                                 size * aspect * n_rows + 0.28 * n_rows * has_titles + 0.4 * bool(suptitle)),
-        squeeze=False, layout="constrained",
-    )
-    for r, row in enumerate(pics):
-        for c in range(n_cols):
-            ax = axes[r][c]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c >= len(row):
-                ax.set_axis_off()
-                continue
-            ax.imshow(np.asarray(row[c]), interpolation="nearest")
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            if has_titles and titles[r] is not None:
-                ax.set_title(titles[r][c], fontsize=9)
-        if row_labels:
-            axes[r][0].set_ylabel(row_labels[r], fontsize=10)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=11)
-    plt.close(fig)
-    return fig
+    return layout.figure_grid(pics, titles, row_labels, suptitle, size)
 
 
 def show_row(pictures: Sequence, titles: Sequence[str] | None = None, suptitle: str | None = None,

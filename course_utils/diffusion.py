@@ -21,11 +21,10 @@ Taught in: chapter 2 (Forward and reverse diffusion).
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 
+from course_utils import checks
 from course_utils.errors import CourseInputError
 
 __all__ = [
@@ -44,79 +43,84 @@ TIMESTEP_SPACINGS = ("leading", "trailing", "linspace")
 
 
 # --------------------------------------------------------------------------------------------
-# Input checks and indexing helpers
+# The one check of a step's arguments, and indexing helpers
 # --------------------------------------------------------------------------------------------
 
-
-def _check_sample(x, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 1:
-        got = type(x).__name__
-        if isinstance(x, torch.Tensor):
-            got = f"a {x.dtype} tensor of shape {tuple(x.shape)}"
-        raise CourseInputError(
-            f"{name} must be a floating-point tensor of shape (B, ...), e.g. (B, C, H, W), got {got}."
-        )
-    return x
+_SCHEDULES = ("alphas_cumprod", "betas")
+_NOT_GIVEN = object()
 
 
-def _check_same_shape(x: torch.Tensor, other, name: str, x_name: str) -> torch.Tensor:
-    _check_sample(other, name)
-    if other.shape != x.shape:
-        raise CourseInputError(
-            f"{name} must have the same shape as {x_name}, {tuple(x.shape)}, got {tuple(other.shape)}."
-        )
-    return other
+def _describe(value) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a {value.dtype} tensor of shape {tuple(value.shape)}"
+    return type(value).__name__
 
 
-def _check_schedule(values, name: str) -> torch.Tensor:
-    if not isinstance(values, torch.Tensor) or values.ndim != 1 or not values.is_floating_point():
-        got = f"shape {tuple(values.shape)}" if isinstance(values, torch.Tensor) else type(values).__name__
-        raise CourseInputError(
-            f"{name} must be a 1-D floating-point tensor with one value per training timestep, got {got}. "
-            f"Take it from a NoiseSchedule, e.g. NoiseSchedule.from_kind('linear').{name}."
-        )
-    return values
+def _validate(t, prev_t=_NOT_GIVEN, optional=(), **arguments):
+    """
+    Check a step's arguments; return t (and prev_t, when given) as int64 tensors on the pictures' device.
 
-
-def _timesteps(t, name: str, x: torch.Tensor, num_train_timesteps: int, allow_negative: bool = False):
-    """Check `t` (int, 0-dim or (B,) integer tensor) and return it as an int64 tensor on x's device."""
-    low = "any negative number (for past the last step)" if allow_negative else "0"
-    if isinstance(t, torch.Tensor):
-        if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool or t.ndim > 1:
+    `arguments` are the pictures by name, the first one x (a floating-point tensor of shape (B, ...))
+    and the others of x's shape (those named in `optional` may be None), and the schedule
+    (`alphas_cumprod` or `betas`, 1-D floating-point). t is a timestep of the schedule; prev_t is
+    one too, or negative (past the last step), and comes before t.
+    """
+    pictures = [(name, value) for name, value in arguments.items() if name not in _SCHEDULES]
+    [(schedule_name, schedule)] = [(name, value) for name, value in arguments.items() if name in _SCHEDULES]
+    x_name, x = pictures[0]
+    for name, value in pictures:
+        if value is None and name in optional:
+            continue
+        if not isinstance(value, torch.Tensor) or not value.is_floating_point() or value.ndim < 1:
             raise CourseInputError(
-                f"{name} must be an int or an integer tensor of shape (B,), got a {t.dtype} tensor of shape "
-                f"{tuple(t.shape)}."
+                f"{name} must be a floating-point tensor of shape (B, ...), e.g. (B, C, H, W), got {_describe(value)}."
             )
-        if t.ndim == 1 and t.shape[0] != x.shape[0]:
+        if value.shape != x.shape:
             raise CourseInputError(
-                f"{name} must hold one timestep per picture: shape ({x.shape[0]},) for a batch of "
-                f"{x.shape[0]}, got shape {tuple(t.shape)}."
+                f"{name} must have the same shape as {x_name}, {tuple(x.shape)}, got {tuple(value.shape)}."
             )
-        t = t.to(device=x.device, dtype=torch.long)
-    elif isinstance(t, numbers.Integral) and not isinstance(t, bool):
-        t = torch.tensor(int(t), dtype=torch.long, device=x.device)
-    else:
-        raise CourseInputError(f"{name} must be an int or an integer tensor of shape (B,), got {t!r}.")
-    too_low = torch.zeros_like(t, dtype=torch.bool) if allow_negative else t < 0
-    bad = too_low | (t >= num_train_timesteps)
+    if not isinstance(schedule, torch.Tensor) or schedule.ndim != 1 or not schedule.is_floating_point():
+        raise CourseInputError(
+            f"{schedule_name} must be a 1-D floating-point tensor with one value per training timestep, got "
+            f"{_describe(schedule)}. Take it from a NoiseSchedule, e.g. "
+            f"NoiseSchedule.from_kind('linear').{schedule_name}."
+        )
+    t = _timestep("t", t, x, schedule.shape[0])
+    if prev_t is _NOT_GIVEN:
+        return t
+    prev_t = _timestep("prev_t", prev_t, x, schedule.shape[0], allow_negative=True)
+    later = (prev_t >= t).reshape(-1)
+    if bool(later.any()):
+        i = later.nonzero()[0].item()
+        t_i, prev_i = (v.reshape(-1)[i].item() for v in torch.broadcast_tensors(t, prev_t))
+        raise CourseInputError(
+            f"prev_t must be smaller than t (a reverse step goes back in time), got prev_t={prev_i} with t={t_i}."
+        )
+    return t, prev_t
+
+
+def _timestep(name: str, t, x: torch.Tensor, num_train_timesteps: int, allow_negative: bool = False):
+    """`t` (an int, or an integer tensor of shape () or (B,)) as an int64 tensor on x's device."""
+    if not isinstance(t, torch.Tensor):
+        if not checks.is_whole(t):
+            raise CourseInputError(f"{name} must be an int or an integer tensor of shape (B,), got {t!r}.")
+        t = torch.tensor(int(t))
+    if t.is_floating_point() or t.is_complex() or t.dtype == torch.bool or t.ndim > 1:
+        raise CourseInputError(f"{name} must be an int or an integer tensor of shape (B,), got {_describe(t)}.")
+    if t.ndim == 1 and t.shape[0] != x.shape[0]:
+        raise CourseInputError(
+            f"{name} must hold one timestep per picture: shape ({x.shape[0]},) for a batch of "
+            f"{x.shape[0]}, got shape {tuple(t.shape)}."
+        )
+    t = t.to(device=x.device, dtype=torch.long)
+    bad = (t >= num_train_timesteps) if allow_negative else (t < 0) | (t >= num_train_timesteps)
     if bool(bad.any()):
-        value = t[bad][0].item() if t.ndim else t.item()
+        low = "any negative number (for past the last step)" if allow_negative else "0"
         raise CourseInputError(
             f"{name} must be a timestep from {low} to {num_train_timesteps - 1} (num_train_timesteps - 1), "
-            f"got {value}."
+            f"got {(t[bad][0] if t.ndim else t).item()}."
         )
     return t
-
-
-def _check_prev_before_t(t: torch.Tensor, prev_t: torch.Tensor) -> None:
-    bad = prev_t >= t
-    if bool(bad.any()):
-        t_b, prev_b = torch.broadcast_tensors(t, prev_t)
-        i = bad.reshape(-1).nonzero()[0].item()
-        raise CourseInputError(
-            f"prev_t must be smaller than t (a reverse step goes back in time), got prev_t="
-            f"{prev_b.reshape(-1)[i].item()} with t={t_b.reshape(-1)[i].item()}."
-        )
 
 
 def _per_sample(values: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -143,7 +147,6 @@ def _draw_noise(x: torch.Tensor, generator: torch.Generator | None) -> torch.Ten
     """z ~ N(0, I) shaped like x, drawn as diffusers' `randn_tensor` draws it (on the generator's device)."""
     device = generator.device if generator is not None else x.device
     return torch.randn(x.shape, generator=generator, device=device, dtype=x.dtype).to(x.device)
-
 
 # --------------------------------------------------------------------------------------------
 # The forward process
@@ -176,12 +179,10 @@ def q_sample(
     Raises:
         `CourseInputError`: if a shape, a dtype or a timestep is wrong.
     """
-    _check_sample(x0, "x0")
-    _check_same_shape(x0, noise, "noise", "x0")
-    alphas_cumprod = _check_schedule(alphas_cumprod, "alphas_cumprod")
-    t = _timesteps(t, "t", x0, alphas_cumprod.shape[0])
+    t = _validate(t, x0=x0, noise=noise, alphas_cumprod=alphas_cumprod)
+    # ᾱ_t
     alpha_bar = _gather(alphas_cumprod, t, x0)
-    # x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε
+    # x_t = √ᾱ_t x_0 + √(1-ᾱ_t) ε                                   (DDPM eq. 4)
     return alpha_bar.sqrt().to(x0.dtype) * x0 + (1 - alpha_bar).sqrt().to(x0.dtype) * noise
 
 
@@ -213,12 +214,10 @@ def q_step(
     Raises:
         `CourseInputError`: if a shape, a dtype or a timestep is wrong.
     """
-    _check_sample(x_prev, "x_prev")
-    _check_same_shape(x_prev, noise, "noise", "x_prev")
-    betas = _check_schedule(betas, "betas")
-    t = _timesteps(t, "t", x_prev, betas.shape[0])
+    t = _validate(t, x_prev=x_prev, noise=noise, betas=betas)
+    # β_t
     beta = _gather(betas, t, x_prev)
-    # x_t = √(1-β_t) x_{t-1} + √β_t ε
+    # x_t = √(1-β_t) x_{t-1} + √β_t ε                               (DDPM eq. 2)
     return (1 - beta).sqrt().to(x_prev.dtype) * x_prev + beta.sqrt().to(x_prev.dtype) * noise
 
 
@@ -254,12 +253,10 @@ def predict_x0(
     Raises:
         `CourseInputError`: if a shape, a dtype or a timestep is wrong.
     """
-    _check_sample(x_t, "x_t")
-    _check_same_shape(x_t, eps, "eps", "x_t")
-    alphas_cumprod = _check_schedule(alphas_cumprod, "alphas_cumprod")
-    t = _timesteps(t, "t", x_t, alphas_cumprod.shape[0])
+    t = _validate(t, x_t=x_t, eps=eps, alphas_cumprod=alphas_cumprod)
+    # ᾱ_t
     alpha_bar = _gather(alphas_cumprod, t, x_t)
-    # x̂_0 = (x_t - √(1-ᾱ_t) ε̂) / √ᾱ_t
+    # x̂_0 = (x_t - √(1-ᾱ_t) ε̂) / √ᾱ_t                              (DDPM eq. 4 solved for x_0)
     return (x_t - (1 - alpha_bar).sqrt().to(x_t.dtype) * eps) / alpha_bar.sqrt().to(x_t.dtype)
 
 
@@ -301,28 +298,18 @@ def posterior_mean_variance(
     Raises:
         `CourseInputError`: if a shape, a dtype or a timestep is wrong, or prev_t is not before t.
     """
-    _check_sample(x_t, "x_t")
-    _check_same_shape(x_t, x0, "x0", "x_t")
-    alphas_cumprod = _check_schedule(alphas_cumprod, "alphas_cumprod")
-    num_train_timesteps = alphas_cumprod.shape[0]
-    t = _timesteps(t, "t", x_t, num_train_timesteps)
-    prev_t = _timesteps(prev_t, "prev_t", x_t, num_train_timesteps, allow_negative=True)
-    _check_prev_before_t(t, prev_t)
-
+    t, prev_t = _validate(t, prev_t, x_t=x_t, x0=x0, alphas_cumprod=alphas_cumprod)
+    # ᾱ_t, and ᾱ_prev = ᾱ_{prev_t} (1 past the last step)
     alpha_bar = _gather(alphas_cumprod, t, x_t)
-    # ᾱ_prev = ᾱ_{prev_t}, or 1 before the first step
     alpha_bar_prev = _gather_prev(alphas_cumprod, prev_t, x_t, 1.0)
-    # α_t = ᾱ_t / ᾱ_prev
+    # α_t = ᾱ_t / ᾱ_prev,  β_t = 1 - α_t
     alpha = alpha_bar / alpha_bar_prev
-    # β_t = 1 - α_t
     beta = 1 - alpha
-    # coefficient of x_0: √ᾱ_prev β_t / (1-ᾱ_t)
+    # μ̃ = (√ᾱ_prev β_t / (1-ᾱ_t)) x_0 + (√α_t (1-ᾱ_prev) / (1-ᾱ_t)) x_t          (DDPM eq. 7)
     coef_x0 = alpha_bar_prev.sqrt() * beta / (1 - alpha_bar)
-    # coefficient of x_t: √α_t (1-ᾱ_prev) / (1-ᾱ_t)
     coef_xt = alpha.sqrt() * (1 - alpha_bar_prev) / (1 - alpha_bar)
-    # μ̃ = coef_x0 x_0 + coef_xt x_t
     mean = coef_x0.to(x_t.dtype) * x0 + coef_xt.to(x_t.dtype) * x_t
-    # β̃ = (1-ᾱ_prev) / (1-ᾱ_t) · β_t
+    # β̃ = (1-ᾱ_prev) / (1-ᾱ_t) · β_t                                               (DDPM eq. 7)
     variance = (1 - alpha_bar_prev) / (1 - alpha_bar) * beta
     return mean, variance
 
@@ -363,22 +350,18 @@ def ddpm_mean_from_eps(
     Raises:
         `CourseInputError`: if a shape, a dtype or a timestep is wrong, or prev_t is not before t.
     """
-    _check_sample(x_t, "x_t")
-    _check_same_shape(x_t, eps, "eps", "x_t")
-    alphas_cumprod = _check_schedule(alphas_cumprod, "alphas_cumprod")
-    num_train_timesteps = alphas_cumprod.shape[0]
-    t = _timesteps(t, "t", x_t, num_train_timesteps)
-    prev_t = t - 1 if prev_t is None else _timesteps(prev_t, "prev_t", x_t, num_train_timesteps, True)
-    _check_prev_before_t(t, prev_t)
-
+    if prev_t is None:
+        t = _validate(t, x_t=x_t, eps=eps, alphas_cumprod=alphas_cumprod)
+        prev_t = t - 1
+    else:
+        t, prev_t = _validate(t, prev_t, x_t=x_t, eps=eps, alphas_cumprod=alphas_cumprod)
+    # ᾱ_t, and ᾱ_prev = ᾱ_{t-1} (1 at t = 0)
     alpha_bar = _gather(alphas_cumprod, t, x_t)
-    # ᾱ_prev = ᾱ_{t-1}, or 1 at t = 0
     alpha_bar_prev = _gather_prev(alphas_cumprod, prev_t, x_t, 1.0)
-    # α_t = ᾱ_t / ᾱ_{t-1}
+    # α_t = ᾱ_t / ᾱ_{t-1},  β_t = 1 - α_t
     alpha = alpha_bar / alpha_bar_prev
-    # β_t = 1 - α_t
     beta = 1 - alpha
-    # μ = (x_t - β_t / √(1-ᾱ_t) · ε̂) / √α_t
+    # μ = (x_t - β_t / √(1-ᾱ_t) · ε̂) / √α_t                        (DDPM eq. 11)
     eps_coef = (beta / (1 - alpha_bar).sqrt()).to(x_t.dtype)
     return (x_t - eps_coef * eps) / alpha.sqrt().to(x_t.dtype)
 
@@ -433,12 +416,7 @@ def p_sample(
     Raises:
         `CourseInputError`: if a shape, a dtype or a timestep is wrong, or prev_t is not before t.
     """
-    _check_sample(x_t, "x_t")
-    _check_same_shape(x_t, eps, "eps", "x_t")
-    if noise is not None:
-        _check_same_shape(x_t, noise, "noise", "x_t")
-    alphas_cumprod = _check_schedule(alphas_cumprod, "alphas_cumprod")
-    t_ = _timesteps(t, "t", x_t, alphas_cumprod.shape[0])
+    t_ = _validate(t, x_t=x_t, eps=eps, noise=noise, alphas_cumprod=alphas_cumprod, optional=("noise",))
 
     # 1. x̂_0 = (x_t - √(1-ᾱ_t) ε̂) / √ᾱ_t
     pred_x0 = predict_x0(x_t, eps, t_, alphas_cumprod)
@@ -446,7 +424,7 @@ def p_sample(
         # x̂_0 ← clamp(x̂_0, -1, 1)
         pred_x0 = pred_x0.clamp(-1.0, 1.0)
 
-    # 2. μ̃ = (√ᾱ_prev β_t/(1-ᾱ_t)) x̂_0 + (√α_t (1-ᾱ_prev)/(1-ᾱ_t)) x_t,  β̃ = (1-ᾱ_prev)/(1-ᾱ_t) β_t
+    # 2. μ̃ = (√ᾱ_prev β_t/(1-ᾱ_t)) x̂_0 + (√α_t (1-ᾱ_prev)/(1-ᾱ_t)) x_t,  β̃ = (1-ᾱ_prev)/(1-ᾱ_t) β_t  (eq. 7)
     mean, variance = posterior_mean_variance(pred_x0, x_t, t_, prev_t, alphas_cumprod)
 
     # 3. σ_t = √max(β̃, 1e-20)
@@ -515,45 +493,30 @@ def ddim_step(
         `CourseInputError`: if a shape, a dtype or a timestep is wrong, prev_t is not before t, eta is
         outside [0, 1], or final_alpha_cumprod is outside (0, 1].
     """
-    _check_sample(x_t, "x_t")
-    _check_same_shape(x_t, eps, "eps", "x_t")
-    if noise is not None:
-        _check_same_shape(x_t, noise, "noise", "x_t")
-    if isinstance(eta, bool) or not isinstance(eta, numbers.Real) or not 0.0 <= eta <= 1.0:
-        raise CourseInputError(
-            f"eta must be a number from 0 (deterministic DDIM) to 1 (as noisy as DDPM), got {eta!r}."
-        )
-    alphas_cumprod = _check_schedule(alphas_cumprod, "alphas_cumprod")
-    num_train_timesteps = alphas_cumprod.shape[0]
-    t = _timesteps(t, "t", x_t, num_train_timesteps)
-    prev_t = _timesteps(prev_t, "prev_t", x_t, num_train_timesteps, allow_negative=True)
-    _check_prev_before_t(t, prev_t)
-    if final_alpha_cumprod is None:
-        final_alpha_cumprod = alphas_cumprod[0]
-    final_value = torch.as_tensor(final_alpha_cumprod)
+    checks.number("eta", eta, 0.0, 1.0, hint="0 is deterministic DDIM, 1 is as noisy as DDPM.")
+    t, prev_t = _validate(t, prev_t, x_t=x_t, eps=eps, noise=noise, alphas_cumprod=alphas_cumprod, optional=("noise",))
+    final_value = torch.as_tensor(alphas_cumprod[0] if final_alpha_cumprod is None else final_alpha_cumprod)
     if final_value.numel() != 1 or not 0.0 < float(final_value) <= 1.0:
-        raise CourseInputError(
-            f"final_alpha_cumprod must be one number in (0, 1], got {final_alpha_cumprod!r}. "
-            "Use None for ᾱ_0 or 1.0 for the clean picture."
-        )
+        hint = "Use None for ᾱ_0 or 1.0 for the clean picture."
+        raise checks.fail("final_alpha_cumprod", final_alpha_cumprod, "one number in (0, 1]", hint)
 
     # 1. ᾱ_t and ᾱ_prev (final_alpha_cumprod past the last step)
     alpha_bar = _gather(alphas_cumprod, t, x_t)
     alpha_bar_prev = _gather_prev(alphas_cumprod, prev_t, x_t, final_value.reshape(()))
 
-    # 2. x̂_0 = (x_t - √(1-ᾱ_t) ε̂) / √ᾱ_t
+    # 2. x̂_0 = (x_t - √(1-ᾱ_t) ε̂) / √ᾱ_t                           (DDIM eq. 12, "predicted x_0")
     pred_x0 = (x_t - (1 - alpha_bar).sqrt().to(x_t.dtype) * eps) / alpha_bar.sqrt().to(x_t.dtype)
     if clip_sample:
         # x̂_0 ← clamp(x̂_0, -1, 1)
         pred_x0 = pred_x0.clamp(-1.0, 1.0)
 
-    # 3. σ_t = η √((1-ᾱ_prev)/(1-ᾱ_t)) √(1-ᾱ_t/ᾱ_prev)
+    # 3. σ_t = η √((1-ᾱ_prev)/(1-ᾱ_t)) √(1-ᾱ_t/ᾱ_prev)               (DDIM eq. 16)
     sigma = eta * ((1 - alpha_bar_prev) / (1 - alpha_bar)).sqrt() * (1 - alpha_bar / alpha_bar_prev).sqrt()
 
     # 4. direction pointing to x_t: √(1-ᾱ_prev-σ_t²) ε̂
     direction = (1 - alpha_bar_prev - sigma**2).sqrt().to(x_t.dtype) * eps
 
-    # 5. x_prev = √ᾱ_prev x̂_0 + direction + σ_t z
+    # 5. x_prev = √ᾱ_prev x̂_0 + direction + σ_t z                    (DDIM eq. 12)
     x_prev = alpha_bar_prev.sqrt().to(x_t.dtype) * pred_x0 + direction
     if eta > 0:
         z = _draw_noise(x_t, generator) if noise is None else noise
@@ -591,10 +554,7 @@ def outline_step(
     Raises:
         `CourseInputError`: if a shape, a dtype or a timestep is wrong.
     """
-    _check_sample(x_t, "x_t")
-    _check_same_shape(x_t, eps, "eps", "x_t")
-    alphas_cumprod = _check_schedule(alphas_cumprod, "alphas_cumprod")
-    t = _timesteps(t, "t", x_t, alphas_cumprod.shape[0])
+    t = _validate(t, x_t=x_t, eps=eps, alphas_cumprod=alphas_cumprod)
     alpha_bar = _gather(alphas_cumprod, t, x_t)
     alpha_bar_prev = _gather_prev(alphas_cumprod, t - 1, x_t, 1.0)
     # α_t = ᾱ_t / ᾱ_{t-1}
@@ -642,34 +602,16 @@ def timesteps_for(
     Raises:
         `CourseInputError`: if an argument is outside its range.
     """
-    for name, value in (
-        ("num_train_timesteps", num_train_timesteps),
-        ("num_inference_steps", num_inference_steps),
-    ):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise CourseInputError(f"{name} must be a whole number ≥ 1, got {value!r}.")
-    if num_inference_steps > num_train_timesteps:
-        raise CourseInputError(
-            f"num_inference_steps must be from 1 to num_train_timesteps ({num_train_timesteps}), "
-            f"got {num_inference_steps}."
-        )
-    if spacing not in TIMESTEP_SPACINGS:
-        allowed = ", ".join(repr(s) for s in TIMESTEP_SPACINGS)
-        raise CourseInputError(f"spacing must be one of {allowed}, got {spacing!r}.")
-    num_train_timesteps, n = int(num_train_timesteps), int(num_inference_steps)
+    num_train_timesteps = checks.whole("num_train_timesteps", num_train_timesteps, 1)
+    hint = f"num_train_timesteps is {num_train_timesteps}."
+    n = checks.whole("num_inference_steps", num_inference_steps, 1, num_train_timesteps, hint=hint)
+    checks.one_of("spacing", spacing, TIMESTEP_SPACINGS)
 
     if spacing == "leading":
         step_ratio = num_train_timesteps // n
         max_offset = num_train_timesteps - 1 - (n - 1) * step_ratio
-        if (
-            isinstance(steps_offset, bool)
-            or not isinstance(steps_offset, numbers.Integral)
-            or not (0 <= steps_offset <= max_offset)
-        ):
-            raise CourseInputError(
-                f"steps_offset must be a whole number from 0 to {max_offset} for {n} leading steps out of "
-                f"{num_train_timesteps}, got {steps_offset!r}."
-            )
+        hint = f"The last of {n} leading steps out of {num_train_timesteps} must stay below {num_train_timesteps}."
+        steps_offset = checks.whole("steps_offset", steps_offset, 0, max_offset, hint=hint)
         # t_i = i · (T // n) + offset,  i = n-1, ..., 0
         timesteps = np.arange(0, n)[::-1] * step_ratio + int(steps_offset)
     elif spacing == "trailing":

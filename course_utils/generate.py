@@ -32,6 +32,7 @@ from PIL import Image, PngImagePlugin
 from .device import cpu_threads
 from .errors import CourseInputError, CourseSetupError, CourseWarning
 from .images import fit_square, image_grid, load_image
+from .layout import enlarge
 from .models import as_image_to_image, load_pipeline, model_defaults, model_info, picture_size
 from .saving import portable_text, save_image
 
@@ -57,8 +58,7 @@ class GenerationResult:
         return self.images[0]
 
     def grid(self, cols: int | None = None, scale: int = 1) -> Image.Image:
-        g = image_grid(self.images, cols=cols)
-        return g.resize((g.width * scale, g.height * scale), Image.Resampling.NEAREST) if scale > 1 else g
+        return enlarge(image_grid(self.images, cols=cols), scale)
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Save the first picture as PNG, with the parameters written into its text metadata.

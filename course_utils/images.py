@@ -4,7 +4,9 @@ The course meets MAU, its cat, in chapter 1 and feeds MAU's photo (or the learne
 the image-to-image pipeline from chapter 5 on. Every picture a learner brings goes through
 `load_image`, which checks the file before the model ever sees it: a missing file, a text file
 with a ``.jpg`` name, a truncated download or a decompression bomb all end in one
-`CourseInputError` that says what was wrong and what to do.
+`CourseInputError` that says what was wrong and what to do. The checks on files live in
+`image_files`, the conversion of arrays and pixel formats to RGB in `image_pixels`, the grid's
+layout in `layout`.
 
 Conventions used by every helper here:
 
@@ -25,9 +27,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
+from . import checks, layout
 from .errors import CourseInputError
+from .image_files import capital, describe, from_pil, open_file, wrong_source_type
+from .image_pixels import ALPHA_MODES, from_array, to_rgb
 
 if TYPE_CHECKING:
     import torch
@@ -50,9 +55,6 @@ MAU_PATH = Path(__file__).resolve().parents[1] / "assets" / "mau.jpg"
 CAT_PHOTO_ENV = "COURSE_CAT_PHOTO"
 
 _WHITE = (255, 255, 255)
-# Modes that carry an alpha channel of their own (others may carry a transparent colour instead).
-_ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
-_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -117,9 +119,9 @@ def load_image(
         ('RGB', 256)
     """
     # 1. Check the arguments that do not depend on the picture, so a typo fails at once.
-    name = _describe(source)
-    _check_positive_int(min_size, "min_size", hint="32 suits the course's models")
-    _check_positive_int(max_pixels, "max_pixels", hint="the default is 50_000_000")
+    name = describe(source)
+    checks.whole("min_size", min_size, 1, hint="32 suits the course's models.")
+    checks.whole("max_pixels", max_pixels, 1, hint="The default is 50_000_000.")
     target = _check_size_argument(size, max_pixels)
 
     # Pillow reports odd files with warnings (a decompression-bomb warning, a palette with a
@@ -127,76 +129,55 @@ def load_image(
     # what matters to the learner becomes a CourseInputError below.
     with warnings.catch_warnings(record=True):
         warnings.simplefilter("always")
-
-        # 2. Get a fully decoded PIL image, whatever the source.
-        if isinstance(source, (str, os.PathLike)):
-            img = _open_file(source, name, max_pixels)
-        elif isinstance(source, Image.Image):
-            img = _from_pil(source, name, max_pixels)
-        elif isinstance(source, np.ndarray):
-            img = _from_array(source, name, min_size, max_pixels)
-        else:
-            raise CourseInputError(_wrong_source_type(source))
-
-        # 3. Turn it upright: EXIF orientation 6 means "rotate 90° clockwise to view".
-        try:
-            img = ImageOps.exif_transpose(img)
-        except Exception:  # damaged EXIF data must not stop a usable photo: keep it as stored
-            pass
-
-        # 4. Check its size.
-        width, height = img.size
-        if width < min_size or height < min_size:
-            raise CourseInputError(
-                f"{_capital(name)} is only {width}×{height} pixels; the course needs at least "
-                f"{min_size} pixels on each side. Use a larger picture (a phone photo is fine), or "
-                f"pass min_size=... if you really want a tiny one."
-            )
-
-        # 5. Convert to 8-bit RGB (or RGBA), then resize.
-        img = _to_rgb(img, name, keep_alpha)
+        # 2. A fully decoded PIL image, whatever the source, turned upright.
+        img = _upright(_decode(source, name, min_size, max_pixels))
+        # 3. Check its size.
+        _check_min_size(img, name, min_size)
+        # 4. Convert to 8-bit RGB (or RGBA), then resize.
+        img = to_rgb(img, name, keep_alpha)
         if target is not None:
-            new_size = _target_size(target, img.size)
-            if new_size[0] * new_size[1] > max_pixels:
-                raise CourseInputError(
-                    f"size={size!r} would make {name} {new_size[0]}×{new_size[1]} pixels, "
-                    f"more than max_pixels={max_pixels:,}. Pass a smaller size, e.g. size=512."
-                )
-            img = img.resize(new_size, Image.Resampling.LANCZOS)
+            img = _resize(img, target, size, name, max_pixels)
     return img
 
 
-def _describe(source: Any) -> str:
-    """Name the input the way an error message should: the file's path, or what it is."""
+def _decode(source: Any, name: str, min_size: int, max_pixels: int) -> Image.Image:
+    """A fully decoded PIL image from a path, a PIL image or an array."""
     if isinstance(source, (str, os.PathLike)):
-        return f"the file '{os.fspath(source)}'"
-    if isinstance(source, np.ndarray):
-        return "the array"
+        return open_file(source, name, max_pixels)
     if isinstance(source, Image.Image):
-        return "the image"
-    return "the input"
+        return from_pil(source, name, max_pixels)
+    if isinstance(source, np.ndarray):
+        return from_array(source, name, min_size, max_pixels)
+    raise CourseInputError(wrong_source_type(source))
 
 
-def _capital(text: str) -> str:
-    return text[:1].upper() + text[1:]
+def _upright(img: Image.Image) -> Image.Image:
+    """The picture turned upright: EXIF orientation 6 means "rotate 90° clockwise to view"."""
+    try:
+        return ImageOps.exif_transpose(img)
+    except Exception:  # damaged EXIF data must not stop a usable photo: keep it as stored
+        return img
 
 
-def _wrong_source_type(source: Any) -> str:
-    kind = type(source).__name__
-    hint = "Pass a path to an image file (str or pathlib.Path), a PIL image, or a NumPy array."
-    if type(source).__module__.startswith("torch"):
-        hint = "For a torch tensor, pass cu.to_pil(tensor) instead: it makes a PIL image of it."
-    elif isinstance(source, (bytes, bytearray)):
-        hint = (
-            "For bytes read from a file, pass the file's path instead, or open them with "
-            "PIL.Image.open(io.BytesIO(data)) and pass the image."
+def _check_min_size(img: Image.Image, name: str, min_size: int) -> None:
+    width, height = img.size
+    if width < min_size or height < min_size:
+        raise CourseInputError(
+            f"{capital(name)} is only {width}×{height} pixels; the course needs at least "
+            f"{min_size} pixels on each side. Use a larger picture (a phone photo is fine), or "
+            f"pass min_size=... if you really want a tiny one."
         )
-    return f"load_image cannot read a value of type {kind}. {hint}"
 
 
-def _check_positive_int(value: Any, arg: str, hint: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise CourseInputError(f"{arg} must be a positive whole number, got {value!r}; {hint}.")
+def _resize(img: Image.Image, target: tuple[str, Any], size: Any, name: str, max_pixels: int) -> Image.Image:
+    """The picture resized (Lanczos) to `target`, refused when that would pass `max_pixels`."""
+    new_size = _target_size(target, img.size)
+    if new_size[0] * new_size[1] > max_pixels:
+        raise CourseInputError(
+            f"size={size!r} would make {name} {new_size[0]}×{new_size[1]} pixels, "
+            f"more than max_pixels={max_pixels:,}. Pass a smaller size, e.g. size=512."
+        )
+    return img.resize(new_size, Image.Resampling.LANCZOS)
 
 
 def _check_size_argument(size: Any, max_pixels: int) -> tuple[str, int | tuple[int, int]] | None:
@@ -229,242 +210,6 @@ def _target_size(target: tuple[str, Any], current: tuple[int, int]) -> tuple[int
     width, height = current
     scale = value / max(width, height)
     return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def _check_pixel_count(width: int, height: int, name: str, max_pixels: int) -> None:
-    if width * height > max_pixels:
-        raise CourseInputError(
-            f"{_capital(name)} is {width}×{height} = {width * height:,} pixels, more than the "
-            f"{max_pixels:,} allowed; decoding it could fill the computer's memory (a file like this "
-            "can be a 'decompression bomb'). Use a smaller picture (a few megapixels is plenty, the "
-            "models work at 512×512 or less), or pass max_pixels=... if you trust the file."
-        )
-
-
-def _open_file(source: str | os.PathLike, name: str, max_pixels: int) -> Image.Image:
-    """Open, check and fully decode an image file."""
-    text = os.fspath(source)
-    if isinstance(text, bytes):
-        text = os.fsdecode(text)
-    if text.startswith(("http://", "https://")):
-        raise CourseInputError(
-            f"{_capital(name)} is a web address; load_image reads files on this computer. Download "
-            "the picture first (right click, 'Save image as...') and pass the saved file's path."
-        )
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise CourseInputError(
-            f"{_capital(name)} does not exist (looked for {path.absolute()}). Check the spelling, "
-            "or give the full path; relative paths start from the notebook's folder "
-            f"({Path.cwd()})."
-        )
-    if path.is_dir():
-        raise CourseInputError(
-            f"{_capital(name)} is a folder, not an image. Pass the path of one picture inside it, "
-            "e.g. Path(folder) / 'cat.jpg'."
-        )
-
-    # Image.open reads only the header: the size is known before any pixel is decoded.
-    try:
-        img = Image.open(path)
-    except UnidentifiedImageError as err:
-        raise CourseInputError(
-            f"{_capital(name)} is not a picture Pillow can read ({_sniff(path)}). Open it in an image "
-            "viewer to check it, then save or export it as JPEG or PNG and try again."
-        ) from err
-    except Image.DecompressionBombError as err:
-        raise CourseInputError(
-            f"{_capital(name)} claims a size above Pillow's safety limit ({err}). It is either "
-            "broken or a 'decompression bomb'; use a smaller picture."
-        ) from err
-    except PermissionError as err:
-        raise CourseInputError(
-            f"{_capital(name)} cannot be read: permission denied. Copy the picture somewhere you "
-            "own (e.g. next to the notebook) and pass that path."
-        ) from err
-    except Exception as err:
-        raise CourseInputError(
-            f"{_capital(name)} could not be opened as an image ({type(err).__name__}: {err}). The "
-            "file may be damaged; save or export the picture again as JPEG or PNG and retry."
-        ) from err
-
-    with img:
-        if img.format == "EPS":
-            raise CourseInputError(
-                f"{_capital(name)} is an EPS (PostScript) file, which needs Ghostscript to draw. "
-                "Export the picture as PNG or JPEG and load that instead."
-            )
-        _check_pixel_count(img.width, img.height, name, max_pixels)
-        # Decode every pixel now, so a truncated download fails here with a clear message
-        # instead of later, deep inside a model.
-        try:
-            img.load()
-        except (Image.DecompressionBombError, MemoryError) as err:
-            raise CourseInputError(
-                f"{_capital(name)} is too large to decode in memory ({err}). Use a smaller picture."
-            ) from err
-        except Exception as err:
-            raise CourseInputError(
-                f"{_capital(name)} is damaged or incomplete ({err}); it may be a download that "
-                "did not finish. Download or copy the picture again, or re-save it in an image "
-                "editor, and retry."
-            ) from err
-        # Detach the decoded pixels (with palette and info) from the file, which `with` then closes.
-        return img.copy()
-
-
-def _sniff(path: Path) -> str:
-    """A short description of what a non-image file starts with."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(64)
-    except OSError:
-        return "it could not be read"
-    if not head:
-        return "it is empty"
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return f"it has {path.stat().st_size:,} bytes in no image format Pillow knows"
-    first = text.strip().splitlines()[0][:40] if text.strip() else ""
-    return f"it looks like text, starting with {first!r}"
-
-
-def _from_pil(source: Image.Image, name: str, max_pixels: int) -> Image.Image:
-    _check_pixel_count(source.width, source.height, name, max_pixels)
-    try:
-        source.load()
-        return source.copy()
-    except Exception as err:
-        raise CourseInputError(
-            f"{_capital(name)} could not be decoded ({err}); the file it was opened from may be "
-            "damaged or incomplete, or already closed. Load the file with cu.load_image(path) instead."
-        ) from err
-
-
-def _from_array(arr: np.ndarray, name: str, min_size: int, max_pixels: int) -> Image.Image:
-    """Turn a (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array into an L, RGB or RGBA image."""
-    shape_hint = (
-        "Image arrays are (height, width) for gray, (height, width, 3) for RGB or "
-        "(height, width, 4) for RGBA."
-    )
-    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[2] not in (1, 3, 4):
-        raise CourseInputError(
-            f"The array has shape {arr.shape}, which looks channels-first (the torch layout). "
-            f"{shape_hint} Use arr.transpose(1, 2, 0), or cu.to_pil(tensor) for a torch tensor."
-        )
-    if arr.ndim == 4 and arr.shape[0] == 1:
-        raise CourseInputError(
-            f"The array has shape {arr.shape}, a batch of one. {shape_hint} Use arr[0] (and "
-            "arr[0].transpose(1, 2, 0) if the channels come first)."
-        )
-    if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))):
-        raise CourseInputError(f"The array has shape {arr.shape}. {shape_hint}")
-    height, width = arr.shape[:2]
-    if height < min_size or width < min_size:
-        raise CourseInputError(
-            f"The array is only {width}×{height} pixels; the course needs at least {min_size} "
-            "pixels on each side. Use a larger picture, or pass min_size=... if you really want a tiny one."
-        )
-    _check_pixel_count(width, height, name, max_pixels)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-
-    if arr.dtype == np.uint8:
-        data = arr
-    elif arr.dtype == np.bool_:
-        data = arr.astype(np.uint8) * 255
-    elif np.issubdtype(arr.dtype, np.floating):
-        bad = ~np.isfinite(arr)
-        if bad.any():
-            nans = int(np.isnan(arr).sum())
-            what = f"{nans:,} NaN values" if nans else f"{int(bad.sum()):,} infinite values"
-            raise CourseInputError(
-                f"The array has {what}: it is not a picture yet. This usually means a computation "
-                "went wrong before (a division by zero, a diverged model). Check where the array "
-                "comes from; np.nan_to_num(arr) replaces them if you must."
-            )
-        low, high = float(arr.min()), float(arr.max())
-        tol = 1e-3
-        if low < -tol or high > 1 + tol:
-            if low >= -1 - tol and low < -tol and high <= 1 + tol:
-                fix = "It looks like [-1, 1] (the model's range): use (arr + 1) / 2."
-            elif low >= 0 and high <= 255 + tol:
-                fix = "It looks like 0..255: use arr.astype(np.uint8), or arr / 255."
-            else:
-                fix = "Rescale it, e.g. (arr - arr.min()) / (arr.max() - arr.min())."
-            raise CourseInputError(
-                f"The array holds floats from {low:.4g} to {high:.4g}; float images must lie in "
-                f"[0, 1]. {fix}"
-            )
-        data = np.rint(np.clip(arr, 0.0, 1.0) * 255.0).astype(np.uint8)
-    elif np.issubdtype(arr.dtype, np.integer):
-        low, high = int(arr.min()), int(arr.max())
-        if low < 0 or high > 255:
-            sixteen_bit = 0 <= low and high <= 65535
-            fix = "For 16-bit data use arr / 65535." if sixteen_bit else "Rescale it to 0..255."
-            raise CourseInputError(
-                f"The array holds {arr.dtype} values from {low} to {high}; integer images must "
-                f"lie in 0..255 (uint8). {fix}"
-            )
-        data = arr.astype(np.uint8)
-    else:
-        raise CourseInputError(
-            f"The array has dtype {arr.dtype}; images must be uint8 (0..255) or float (0 to 1). "
-            "Convert it with arr.astype(np.uint8) or arr.astype(np.float32) after scaling."
-        )
-    mode = "L" if data.ndim == 2 else {3: "RGB", 4: "RGBA"}[data.shape[2]]
-    return Image.fromarray(np.ascontiguousarray(data), mode=mode)
-
-
-def _to_rgb(img: Image.Image, name: str, keep_alpha: bool) -> Image.Image:
-    """Convert any Pillow mode to RGB, or RGBA when ``keep_alpha``."""
-    mode = img.mode
-    # Samples wider than 8 bits first: scale them, do not let Pillow clip them.
-    if mode in _SIXTEEN_BIT_MODES or mode in ("I", "F"):
-        img = _wide_to_l(img, name)
-        mode = "L"
-
-    has_alpha = mode in _ALPHA_MODES or "transparency" in img.info
-    try:
-        if has_alpha:
-            rgba = img.convert("RGBA")
-            if keep_alpha:
-                return rgba
-            white = Image.new("RGBA", rgba.size, (*_WHITE, 255))
-            return Image.alpha_composite(white, rgba).convert("RGB")
-        rgb = img if mode == "RGB" else img.convert("RGB")
-    except (ValueError, OSError) as err:
-        raise CourseInputError(
-            f"{_capital(name)} uses the pixel format '{mode}', which could not be converted to RGB "
-            f"({err}). Save it as an ordinary 8-bit RGB PNG or JPEG in an image editor and retry."
-        ) from err
-    return rgb.convert("RGBA") if keep_alpha else rgb
-
-
-def _wide_to_l(img: Image.Image, name: str) -> Image.Image:
-    """Scale a 16-bit, 32-bit integer or float grayscale image to 8-bit ``L``."""
-    arr = np.asarray(img)
-    if img.mode in _SIXTEEN_BIT_MODES:
-        # 65535 / 255 = 257: the full 16-bit range maps onto the full 8-bit range.
-        out = np.rint(arr.astype(np.float64) / 257.0)
-        return Image.fromarray(out.astype(np.uint8), mode="L")
-    arr = arr.astype(np.float64)
-    if not np.isfinite(arr).all():
-        raise CourseInputError(
-            f"{_capital(name)} is a floating-point image with NaN or infinite values, so it has no "
-            "colours to show. Check how the file was made, or replace the values with np.nan_to_num."
-        )
-    low, high = float(arr.min()), float(arr.max())
-    if img.mode == "F" and low >= 0 and high <= 1:
-        out = arr * 255.0  # floats in [0, 1]
-    elif low >= 0 and high <= 255:
-        out = arr  # 8-bit values in a wider container
-    elif high > low:
-        out = (arr - low) / (high - low) * 255.0  # stretch the value range onto 0..255
-    else:
-        out = np.zeros_like(arr)
-    return Image.fromarray(np.rint(np.clip(out, 0, 255)).astype(np.uint8), mode="L")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -634,14 +379,10 @@ def fit_square(img: Image.Image | np.ndarray, size: int) -> Image.Image:
     Returns:
         `PIL.Image.Image` of size ``(size, size)``.
     """
-    if isinstance(size, bool) or not isinstance(size, Integral) or size < 1:
-        raise CourseInputError(
-            f"fit_square needs size to be a positive whole number (the side of the square), got "
-            f"{size!r}; e.g. fit_square(img, 512)."
-        )
+    checks.whole("size", size, 1, hint="It is the side of the square, e.g. fit_square(img, 512).")
     if not isinstance(img, (Image.Image, np.ndarray)):
         _rgb(img, "fit_square")  # raises the usual "expects a PIL image" error
-    keep_alpha = isinstance(img, Image.Image) and img.mode in _ALPHA_MODES
+    keep_alpha = isinstance(img, Image.Image) and img.mode in ALPHA_MODES
     pic = load_image(img, keep_alpha=keep_alpha, min_size=1)
     return ImageOps.fit(pic, (int(size), int(size)), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
 
@@ -677,37 +418,6 @@ def _as_pil_list(images: Any) -> list[Image.Image]:
                 "images, NumPy arrays or torch tensors."
             )
     return out
-
-
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    try:
-        return ImageFont.load_default(size=size)
-    except Exception:  # Pillow built without FreeType: the fixed bitmap font
-        return ImageFont.load_default()
-
-
-def _wrap(text: str, font: Any, draw: ImageDraw.ImageDraw, width: int, max_lines: int = 2) -> list[str]:
-    """Break a label into at most ``max_lines`` lines that fit ``width`` pixels."""
-    words, lines, line = text.split(), [], ""
-    for word in words:
-        trial = f"{line} {word}".strip()
-        if draw.textlength(trial, font=font) <= width or not line:
-            line = trial
-        else:
-            lines.append(line)
-            line = word
-    if line:
-        lines.append(line)
-    if len(lines) > max_lines:
-        lines = lines[:max_lines]
-        lines[-1] += "…"
-    # A single word longer than the tile is shortened letter by letter.
-    fitted = []
-    for ln in lines:
-        while len(ln) > 1 and draw.textlength(ln, font=font) > width:
-            ln = ln[:-2] + "…"
-        fitted.append(ln)
-    return fitted or [""]
 
 
 def image_grid(
@@ -750,62 +460,24 @@ def image_grid(
     n = len(pics)
     if n == 0:
         raise CourseInputError("image_grid got an empty list: pass at least one picture.")
-    if cols is None:
-        cols = math.ceil(math.sqrt(n))
-    if isinstance(cols, bool) or not isinstance(cols, Integral) or cols < 1:
-        raise CourseInputError(f"cols must be a positive whole number, got {cols!r}; e.g. cols=4.")
-    if isinstance(pad, bool) or not isinstance(pad, Integral) or pad < 0:
-        raise CourseInputError(f"pad must be a whole number of pixels, 0 or more, got {pad!r}; e.g. pad=2.")
-    if (
-        not isinstance(bg, (tuple, list))
-        or len(bg) != 3
-        or not all(isinstance(c, Integral) and 0 <= c <= 255 for c in bg)
-    ):
+    cols = math.ceil(math.sqrt(n)) if cols is None else checks.whole("cols", cols, 1, hint="e.g. cols=4.")
+    pad = checks.whole("pad", pad, 0, hint="It is in pixels, e.g. pad=2.")
+    bg = checks.colour("bg", bg)
+    _check_labels(labels, n)
+    # 2. Lay them out.
+    return layout.grid(pics, min(cols, n), labels, pad, bg)
+
+
+def _check_labels(labels: Any, n: int) -> None:
+    if labels is None:
+        return
+    if isinstance(labels, str) or not isinstance(labels, Sequence):
         raise CourseInputError(
-            f"bg must be an (R, G, B) colour with values 0..255, got {bg!r}; e.g. bg=(255, 255, 255)."
+            f"labels must be a list with one caption per picture, got {type(labels).__name__}; "
+            'e.g. labels=["steps=10", "steps=50"].'
         )
-    if labels is not None:
-        if isinstance(labels, str) or not isinstance(labels, Sequence):
-            raise CourseInputError(
-                f"labels must be a list with one caption per picture, got {type(labels).__name__}; "
-                'e.g. labels=["steps=10", "steps=50"].'
-            )
-        if len(labels) != n:
-            raise CourseInputError(
-                f"image_grid got {n} pictures but {len(labels)} labels: give one label per picture "
-                "(use \"\" for a picture without one)."
-            )
-    cols = min(int(cols), n)
-    rows = math.ceil(n / cols)
-    pad = int(pad)
-    bg = tuple(int(c) for c in bg)
-
-    # 2. Measure the cells: the largest picture, plus room for the labels.
-    cell_w = max(p.width for p in pics)
-    cell_h = max(p.height for p in pics)
-    font = _font(max(10, min(18, cell_w // 14)))
-    scratch = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    wrapped: list[list[str]] = []
-    label_h = line_h = 0
-    if labels is not None:
-        top, bottom = scratch.textbbox((0, 0), "Ag", font=font)[1::2]
-        line_h = bottom - top + 2
-        wrapped = [_wrap(str(lab), font, scratch, cell_w) for lab in labels]
-        label_h = max(len(w) for w in wrapped) * line_h + 4
-
-    # 3. Paste each picture centred in its cell, its label underneath.
-    width = cols * cell_w + (cols + 1) * pad
-    height = rows * (cell_h + label_h) + (rows + 1) * pad
-    grid = Image.new("RGB", (width, height), bg)
-    draw = ImageDraw.Draw(grid)
-    ink = (0, 0, 0) if 0.299 * bg[0] + 0.587 * bg[1] + 0.114 * bg[2] > 128 else (255, 255, 255)
-    for i, pic in enumerate(pics):
-        r, c = divmod(i, cols)
-        x0 = pad + c * (cell_w + pad)
-        y0 = pad + r * (cell_h + label_h + pad)
-        grid.paste(pic, (x0 + (cell_w - pic.width) // 2, y0 + (cell_h - pic.height) // 2))
-        for j, line in enumerate(wrapped[i] if wrapped else []):
-            tw = draw.textlength(line, font=font)
-            y = y0 + cell_h + 2 + j * line_h
-            draw.text((x0 + (cell_w - tw) / 2, y), line, fill=ink, font=font, anchor="la")
-    return grid
+    if len(labels) != n:
+        raise CourseInputError(
+            f"image_grid got {n} pictures but {len(labels)} labels: give one label per picture "
+            "(use \"\" for a picture without one)."
+        )

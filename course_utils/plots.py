@@ -24,13 +24,13 @@ import io
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
+from . import checks, layout
 from .diffusion import q_sample
 from .errors import CourseInputError
 from .images import load_image, to_pil, to_tensor
@@ -69,12 +69,6 @@ def _as_pil(picture, what: str = "picture") -> Image.Image:
     )
 
 
-def _check_scale(scale) -> int:
-    if isinstance(scale, bool) or not isinstance(scale, Integral) or not 1 <= scale <= 32:
-        raise CourseInputError(f"scale must be a whole number from 1 to 32, got {scale!r}; e.g. scale=4.")
-    return int(scale)
-
-
 def enlarge(picture, scale: int = 4) -> Image.Image:
     """
     A picture enlarged `scale` times with crisp pixels (nearest-neighbour), as the course shows 64×64 pictures.
@@ -88,11 +82,7 @@ def enlarge(picture, scale: int = 4) -> Image.Image:
     Returns:
         `PIL.Image.Image`: an RGB picture of size ``(scale·W, scale·H)``.
     """
-    img = _as_pil(picture)
-    scale = _check_scale(scale)
-    if scale == 1:
-        return img
-    return img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    return layout.enlarge(_as_pil(picture), checks.whole("scale", scale, 1, 32, hint="e.g. scale=4."))
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,9 +133,8 @@ def forward_frames(
         )
     x0 = x0.float()
     if noise is None:
-        if isinstance(seed, bool) or not isinstance(seed, Integral) or seed < 0:
-            raise CourseInputError(f"seed must be a whole number ≥ 0, got {seed!r}.")
-        noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(int(seed)))
+        seed = checks.whole("seed", seed, 0)
+        noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
     ts = timesteps.tolist() if isinstance(timesteps, torch.Tensor) else list(timesteps)
     if not ts:
         raise CourseInputError("timesteps is empty: give at least one timestep, e.g. [0, 250, 500, 999].")
@@ -184,11 +173,10 @@ def decode_latents(vae, latents: torch.Tensor, batch_size: int = 8) -> list[Imag
         raise CourseInputError(
             f"latents must have {channels} channels (the VAE's latent_channels), got shape {tuple(latents.shape)}."
         )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, Integral) or batch_size < 1:
-        raise CourseInputError(f"batch_size must be a whole number ≥ 1, got {batch_size!r}.")
+    batch_size = checks.whole("batch_size", batch_size, 1)
     param = next(vae.parameters())
     out: list[Image.Image] = []
-    for chunk in latents.split(int(batch_size)):
+    for chunk in latents.split(batch_size):
         # x = D(z / s)
         z = chunk.to(param.device, param.dtype) / vae.config.scaling_factor
         out.extend(to_pil(p) for p in vae.decode(z).sample.float().cpu())
@@ -316,8 +304,6 @@ def picture_grid(
     Raises:
         `CourseInputError`: if `rows` is empty, or `titles`/`row_labels` do not match it.
     """
-    import matplotlib.pyplot as plt
-
     if isinstance(rows, (str, bytes)) or not isinstance(rows, Sequence) or not rows:
         raise CourseInputError("rows must be a non-empty list of rows, each a list of pictures.")
     pics = [[_as_pil(p) for p in row] for row in rows]
@@ -328,36 +314,8 @@ def picture_grid(
         raise CourseInputError("titles must have one list per row, with one title per picture.")
     if row_labels is not None and len(row_labels) != len(pics):
         raise CourseInputError(f"row_labels must have one label per row ({len(pics)}), got {len(row_labels)}.")
-    if isinstance(size, bool) or not isinstance(size, Real) or not 0.3 <= size <= 6:
-        raise CourseInputError(f"size must be a number of inches from 0.3 to 6, got {size!r}.")
-
-    n_rows, n_cols = len(pics), max(len(r) for r in pics)
-    aspect = max(p.height / p.width for row in pics for p in row)
-    has_titles = titles is not None
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(size * n_cols + (0.3 if row_labels else 0),
-                                 size * aspect * n_rows + 0.28 * n_rows * has_titles + 0.4 * bool(suptitle)),
-        squeeze=False, layout="constrained",
-    )
-    for r, row in enumerate(pics):
-        for c in range(n_cols):
-            ax = axes[r][c]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if c >= len(row):
-                ax.set_axis_off()
-                continue
-            ax.imshow(np.asarray(row[c]), interpolation="nearest")
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            if has_titles and titles[r] is not None:
-                ax.set_title(titles[r][c], fontsize=9)
-        if row_labels:
-            axes[r][0].set_ylabel(row_labels[r], fontsize=10)
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=11)
-    plt.close(fig)
-    return fig
+    checks.number("size", size, 0.3, 6, hint="It is one picture's width in inches, e.g. size=1.7.")
+    return layout.figure_grid(pics, titles, row_labels, suptitle, size)
 
 
 def show_row(pictures: Sequence, titles: Sequence[str] | None = None, suptitle: str | None = None,
@@ -433,35 +391,42 @@ def make_gif(
         raise CourseInputError("frames must be a non-empty list of pictures.")
     for name, value, lo, hi in (("frame_ms", frame_ms, 20, 10_000), ("last_ms", last_ms, 20, 10_000),
                                 ("max_side", max_side, 16, 4096), ("colors", colors, 2, 256)):
-        if isinstance(value, bool) or not isinstance(value, Integral) or not lo <= value <= hi:
-            raise CourseInputError(f"{name} must be a whole number from {lo} to {hi}, got {value!r}.")
-    if first_ms is not None and (isinstance(first_ms, bool) or not isinstance(first_ms, Integral)
-                                 or not 20 <= first_ms <= 10_000):
-        raise CourseInputError(f"first_ms must be a whole number from 20 to 10000, or None, got {first_ms!r}.")
-    scale = _check_scale(scale)
-    pics = [_as_pil(f, "each frame") for f in frames]
+        checks.whole(name, value, lo, hi)
+    if first_ms is not None:
+        checks.whole("first_ms", first_ms, 20, 10_000, hint="Or None: as long as the other frames.")
+    scale = checks.whole("scale", scale, 1, 32, hint="e.g. scale=4.")
+    pics = _gif_frames([_as_pil(f, "each frame") for f in frames], scale, max_side)
+    durations = [int(frame_ms)] * len(pics)
+    if first_ms is not None:
+        durations[0] = int(first_ms)
+    durations[-1] = int(last_ms)
+    data = GifBytes(_gif_bytes(pics, int(colors), durations))
+    if path is not None:
+        data.path = save_file(path, lambda tmp: tmp.write_bytes(data), overwrite=overwrite, what="GIF")
+    return data
+
+
+def _gif_frames(pics: list[Image.Image], scale: int, max_side: int) -> list[Image.Image]:
+    """The frames, all of one size, enlarged `scale` times (crisp pixels), then shrunk to fit `max_side`."""
     if len({p.size for p in pics}) != 1:
         sizes = sorted({p.size for p in pics})
         raise CourseInputError(f"all frames must have the same size, got sizes {sizes[:4]}.")
-    pics = [enlarge(p, scale) for p in pics]
+    pics = [layout.enlarge(p, scale) for p in pics]
     w, h = pics[0].size
     if max(w, h) > max_side:
         k = max_side / max(w, h)
         pics = [p.resize((max(1, round(w * k)), max(1, round(h * k))), Image.Resampling.LANCZOS) for p in pics]
-    # One adaptive palette per frame: noise needs other colours than the finished picture.
-    paletted = [p.quantize(colors=int(colors), method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-                for p in pics]
-    durations = [int(frame_ms)] * len(paletted)
-    if first_ms is not None:
-        durations[0] = int(first_ms)
-    durations[-1] = int(last_ms)
+    return pics
+
+
+def _gif_bytes(pics: list[Image.Image], colors: int, durations: list[int]) -> bytes:
+    """A looping GIF of the frames, each with its own adaptive palette of `colors` colours (noise needs
+    other colours than the finished picture)."""
+    paletted = [p.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE) for p in pics]
     buf = io.BytesIO()
     paletted[0].save(buf, format="GIF", save_all=True, append_images=paletted[1:], duration=durations,
                      loop=0, optimize=False, disposal=1)
-    data = GifBytes(buf.getvalue())
-    if path is not None:
-        data.path = save_file(path, lambda tmp: tmp.write_bytes(data), overwrite=overwrite, what="GIF")
-    return data
+    return buf.getvalue()
 
 
 def gif_html(gif: bytes | str | os.PathLike, width: int = 256, caption: str | None = None):
@@ -493,8 +458,7 @@ def gif_html(gif: bytes | str | os.PathLike, width: int = 256, caption: str | No
         gif = path.read_bytes()
     if not isinstance(gif, (bytes, bytearray)) or bytes(gif[:6]) not in (b"GIF87a", b"GIF89a"):
         raise CourseInputError("gif_html needs the bytes of a GIF (from make_gif) or the path of a .gif file.")
-    if isinstance(width, bool) or not isinstance(width, Integral) or not 16 <= width <= 2048:
-        raise CourseInputError(f"width must be a whole number of pixels from 16 to 2048, got {width!r}.")
+    checks.whole("width", width, 16, 2048, hint="It is in screen pixels, e.g. width=256.")
     data = base64.b64encode(bytes(gif)).decode("ascii")
     img = (f'<img src="data:image/gif;base64,{data}" width="{int(width)}" '
            'style="image-rendering:pixelated;image-rendering:crisp-edges;border:1px solid #ccc">')

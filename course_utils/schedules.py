@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import inspect
 import math
-import numbers
 from dataclasses import dataclass
 
 import torch
 
+from course_utils import checks
 from course_utils.errors import CourseInputError
 
 __all__ = [
@@ -42,41 +42,22 @@ _ALIASES = {"squaredcos_cap_v2": "cosine"}  # diffusers' name for the cosine sch
 
 
 # --------------------------------------------------------------------------------------------
-# Input checks (diffusers' `check_inputs` style: name the argument, its value, the allowed range)
+# Input checks
 # --------------------------------------------------------------------------------------------
 
 
-def _check_num_train_timesteps(num_train_timesteps) -> int:
-    if (
-        isinstance(num_train_timesteps, bool)
-        or not isinstance(num_train_timesteps, numbers.Integral)
-        or num_train_timesteps < 1
-    ):
-        raise CourseInputError(
-            f"num_train_timesteps must be a whole number ≥ 1, got {num_train_timesteps!r}. "
-            "Stable Diffusion and DDPM use 1000."
-        )
-    return int(num_train_timesteps)
-
-
-def _check_beta_range(beta_start, beta_end) -> tuple[float, float]:
-    for name, value in (("beta_start", beta_start), ("beta_end", beta_end)):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, numbers.Real)
-            or not math.isfinite(value)
-            or not 0.0 < value < 1.0
-        ):
-            raise CourseInputError(
-                f"{name} must be a number strictly between 0 and 1, got {value!r}. "
-                "Typical values: beta_start=1e-4, beta_end=0.02 (DDPM)."
-            )
+def _validate_range(num_train_timesteps, beta_start, beta_end) -> tuple[int, float, float]:
+    """T, β_0 and β_{T-1} of a linear schedule, checked."""
+    num_train_timesteps = checks.whole(
+        "num_train_timesteps", num_train_timesteps, 1, hint="Stable Diffusion and DDPM use 1000."
+    )
+    hint = "Typical values: beta_start=1e-4, beta_end=0.02 (DDPM)."
+    beta_start = checks.number("beta_start", beta_start, 0.0, 1.0, lo_open=True, hi_open=True, hint=hint)
+    beta_end = checks.number("beta_end", beta_end, 0.0, 1.0, lo_open=True, hi_open=True, hint=hint)
     if beta_start > beta_end:
-        raise CourseInputError(
-            f"beta_start must not be larger than beta_end, got beta_start={beta_start!r} > "
-            f"beta_end={beta_end!r}: the noise added per step should grow (or stay the same) with t."
-        )
-    return float(beta_start), float(beta_end)
+        hint = "The noise added per step should grow (or stay the same) with t."
+        raise checks.fail("beta_start", beta_start, f"at most beta_end={beta_end!r}", hint)
+    return num_train_timesteps, beta_start, beta_end
 
 
 # --------------------------------------------------------------------------------------------
@@ -106,8 +87,7 @@ def linear_betas(
     Raises:
         `CourseInputError`: if an argument is outside its range.
     """
-    num_train_timesteps = _check_num_train_timesteps(num_train_timesteps)
-    beta_start, beta_end = _check_beta_range(beta_start, beta_end)
+    num_train_timesteps, beta_start, beta_end = _validate_range(num_train_timesteps, beta_start, beta_end)
     # β_t = β_start + t/(T-1) · (β_end - β_start)
     return torch.linspace(beta_start, beta_end, num_train_timesteps, dtype=torch.float64)
 
@@ -137,8 +117,7 @@ def scaled_linear_betas(
     Raises:
         `CourseInputError`: if an argument is outside its range.
     """
-    num_train_timesteps = _check_num_train_timesteps(num_train_timesteps)
-    beta_start, beta_end = _check_beta_range(beta_start, beta_end)
+    num_train_timesteps, beta_start, beta_end = _validate_range(num_train_timesteps, beta_start, beta_end)
     # √β_t = √β_start + t/(T-1) · (√β_end - √β_start)
     sqrt_betas = torch.linspace(beta_start**0.5, beta_end**0.5, num_train_timesteps, dtype=torch.float64)
     # β_t = (√β_t)²
@@ -169,18 +148,11 @@ def cosine_betas(num_train_timesteps: int = 1000, s: float = 0.008, max_beta: fl
     Raises:
         `CourseInputError`: if an argument is outside its range.
     """
-    num_train_timesteps = _check_num_train_timesteps(num_train_timesteps)
-    if isinstance(s, bool) or not isinstance(s, numbers.Real) or not math.isfinite(s) or s < 0:
-        raise CourseInputError(f"s must be a number ≥ 0, got {s!r}. Nichol & Dhariwal use s=0.008.")
-    if (
-        isinstance(max_beta, bool)
-        or not isinstance(max_beta, numbers.Real)
-        or not math.isfinite(max_beta)
-        or not 0.0 < max_beta < 1.0
-    ):
-        raise CourseInputError(
-            f"max_beta must be a number strictly between 0 and 1, got {max_beta!r}. The usual cap is 0.999."
-        )
+    num_train_timesteps = checks.whole(
+        "num_train_timesteps", num_train_timesteps, 1, hint="Stable Diffusion and DDPM use 1000."
+    )
+    checks.number("s", s, 0.0, hint="Nichol & Dhariwal use s=0.008.")
+    checks.number("max_beta", max_beta, 0.0, 1.0, lo_open=True, hi_open=True, hint="The usual cap is 0.999.")
     steps = torch.arange(num_train_timesteps + 1, dtype=torch.float64) / num_train_timesteps
     # f(t) = cos²((t/T + s)/(1 + s) · π/2)
     f = torch.cos((steps + s) / (1 + s) * math.pi / 2) ** 2
@@ -221,10 +193,7 @@ def make_betas(kind: str, num_train_timesteps: int = 1000, **kw) -> torch.Tensor
         >>> make_betas("scaled_linear")[:2]
         tensor([0.0008, 0.0009], dtype=torch.float64)
     """
-    name = _ALIASES.get(kind, kind) if isinstance(kind, str) else kind
-    if name not in _SCHEDULE_FUNCTIONS:
-        allowed = ", ".join(repr(k) for k in (*SCHEDULE_KINDS, *_ALIASES))
-        raise CourseInputError(f"kind must be one of {allowed}, got {kind!r}.")
+    name = _ALIASES.get(checks.one_of("kind", kind, (*SCHEDULE_KINDS, *_ALIASES)), kind)
     fn = _SCHEDULE_FUNCTIONS[name]
     known = [p for p in inspect.signature(fn).parameters if p != "num_train_timesteps"]
     unknown = sorted(set(kw) - set(known))

@@ -31,26 +31,9 @@ from PIL import Image
 from .errors import CourseInputError, CourseSetupError
 from .generate import MAX_SEED, _check_float, _check_int, image_to_image, text_to_image
 from .images import image_grid, load_image, mau
+from .layout import MAX_DISPLAY_SIDE, fit_display, labelled_grid  # noqa: F401 (public here too)
 from .models import as_image_to_image, load_pipeline, model_defaults, model_info, student_shipped
 from .saving import explain_failure, save_image
-
-#: The longest side a widget sends to the browser: a real model's 512-pixel picture enlarged 4 times
-#: would be a 2048-pixel PNG (several MB) per slider move.
-MAX_DISPLAY_SIDE = 768
-
-
-def fit_display(img: Image.Image, scale: int = 1, max_side: int = MAX_DISPLAY_SIDE) -> Image.Image:
-    """`img` enlarged up to `scale` times with crisp (nearest-neighbour) pixels, as long as its longer
-    side stays within `max_side`; a picture already larger is shrunk smoothly to `max_side`."""
-    longest = max(img.size)
-    if longest > max_side:
-        ratio = max_side / longest
-        return img.resize((max(1, round(img.width * ratio)), max(1, round(img.height * ratio))),
-                          Image.Resampling.LANCZOS)
-    scale = max(1, min(int(scale), max_side // longest))
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
-    return img
 
 
 def png_bytes(img: Image.Image, scale: int = 1) -> bytes:
@@ -452,32 +435,6 @@ def comparison_grid(pipe=None, prompt: str = DEFAULT_PROMPT, rows: str = "guidan
     pictures = [[_draw(pipe, i2i, ref, prompt, start, p["guidance"], int(p["steps"]), int(p["seed"]), p["strength"])
                  for c in values[cols] for p in [{**base, rows: r, cols: c}]] for r in values[rows]]
     return labelled_grid(pictures, [f"{r:g}" for r in values[rows]], [f"{c:g}" for c in values[cols]], rows, cols)
-
-
-def labelled_grid(pictures: list[list[Image.Image]], row_labels: list[str], col_labels: list[str],
-                  row_title: str = "", col_title: str = "", cell: int = 128) -> Image.Image:
-    """Pictures in rows and columns, with each row's and column's value written beside it.
-
-    Small pictures are enlarged towards `cell` pixels with crisp (nearest-neighbour) pixels; larger
-    ones (a real model's 512-pixel pictures) are shrunk smoothly to fit the cell.
-    """
-    from PIL import ImageDraw, ImageFont
-
-    font = ImageFont.load_default(size=14)
-    left, top, pad = 70, 44, 4
-    n_rows, n_cols = len(pictures), max(len(r) for r in pictures)
-    out = Image.new("RGB", (left + n_cols * (cell + pad), top + n_rows * (cell + pad)), "white")
-    draw = ImageDraw.Draw(out)
-    draw.text((left, 2), f"{col_title} (across)", fill="black", font=font)
-    draw.text((4, top - 20), f"{row_title} (down)", fill="black", font=font)
-    for j, label in enumerate(col_labels):
-        draw.text((left + j * (cell + pad) + cell // 2, top - 12), label, fill="black", font=font, anchor="mm")
-    for i, row in enumerate(pictures):
-        y = top + i * (cell + pad)
-        draw.text((left - 8, y + cell // 2), row_labels[i], fill="black", font=font, anchor="rm")
-        for j, pic in enumerate(row):
-            out.paste(fit_display(pic.convert("RGB"), cell, max_side=cell), (left + j * (cell + pad), y))
-    return out
 
 
 def fast_vs_full(prompt: str = DEFAULT_PROMPT, *, seed: int = 0, steps: int = 4, scale: int = 4) -> ImageExplorer:

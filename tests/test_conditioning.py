@@ -38,9 +38,9 @@ def test_parse_prompt_says_what_came_from_the_text_and_what_is_a_default():
     assert p["background"] == {"value": "green", "from": "lime"}
     assert p["style"]["from"] is None and p["style"]["value"] == C.DEFAULTS["style"]
     assert C.rewrite_prompt("a cat", defaults={"style": "manga"}).endswith("manga style on a blue background")
-    for section in (C._FUR_SYNONYMS, C._BG_SYNONYMS):  # every target word is one the model knows
+    for section in (C.FUR_SYNONYMS, C.BG_SYNONYMS):  # every target word is one the model knows
         assert set(section) <= set(D.FUR_COLOURS) | set(D.BACKGROUNDS)
-    assert set(C._STYLE_SYNONYMS) == set(D.STYLES)
+    assert set(C.STYLE_SYNONYMS) == set(D.STYLES)
 
 
 def test_rewrite_prompt_rejects_non_text():
@@ -150,12 +150,12 @@ def test_best_of_verdict_follows_the_numbers():
     seeds, asked = [0, 1, 2], {"fur": "black", "background": "yellow"}
     order = [2, 0, 1]  # best score first
     scores = [60.2, 40.0, 71.0]
-    assert "nothing real to choose" in C._best_of_verdict(seeds, scores, order, asked, [2, 2, 2])
-    assert "No try shows all 2" in C._best_of_verdict(seeds, scores, order, asked, [1, 0, 1])
-    assert "agree" in C._best_of_verdict(seeds, scores, order, asked, [1, 0, 2])
-    verdict = C._best_of_verdict(seeds, scores, order, asked, [2, 0, 1])
+    assert "nothing real to choose" in C.best_of_verdict(seeds, scores, order, asked, [2, 2, 2])
+    assert "No try shows all 2" in C.best_of_verdict(seeds, scores, order, asked, [1, 0, 1])
+    assert "agree" in C.best_of_verdict(seeds, scores, order, asked, [1, 0, 2])
+    verdict = C.best_of_verdict(seeds, scores, order, asked, [2, 0, 1])
     assert "disagree" in verdict and "seed 2 misses something yet scores 71" in verdict
-    assert "read only the course's own model" in C._best_of_verdict(seeds, scores, order, asked, None)
+    assert "read only the course's own model" in C.best_of_verdict(seeds, scores, order, asked, None)
 
 
 def test_check_understood_answers_in_words():

@@ -17,7 +17,6 @@ import contextlib
 import functools
 import json
 import math
-import numbers
 import random
 import time
 import warnings
@@ -25,10 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 
+from . import checks
 from .device import cpu_threads
 from .errors import CourseInputError, CourseSetupError, CourseWarning
 from .images import fit_square, image_grid, load_image
@@ -80,30 +79,6 @@ class GenerationResult:
 
 
 # --- checks ---------------------------------------------------------------------------------------
-def _is_real(value) -> bool:
-    """A Python or numpy number (``np.float32(7.5)``, ``np.int64(20)``), but not a bool."""
-    return not isinstance(value, bool | np.bool_) and isinstance(value, numbers.Real)
-
-
-def _check_int(name: str, value, lo: int, hi: int) -> int:
-    if not _is_real(value) or not (isinstance(value, numbers.Integral) or float(value).is_integer()):
-        raise CourseInputError(f"{name}={value!r} must be a whole number between {lo} and {hi}.")
-    value = int(value)
-    if not lo <= value <= hi:
-        raise CourseInputError(f"{name}={value} is out of range: it must be between {lo} and {hi}.")
-    return value
-
-
-def _check_float(name: str, value, lo: float, hi: float, lo_open: bool = False) -> float:
-    if not _is_real(value) or not math.isfinite(float(value)):
-        raise CourseInputError(f"{name}={value!r} must be a number in {'(' if lo_open else '['}{lo}, {hi}].")
-    value = float(value)
-    if value < lo or value > hi or (lo_open and value == lo):
-        raise CourseInputError(
-            f"{name}={value} is out of range: it must be in {'(' if lo_open else '['}{lo}, {hi}].")
-    return value
-
-
 def _check_prompt(name: str, prompt, tokenizer=None) -> str:
     if not isinstance(prompt, str):
         raise CourseInputError(f"{name} must be text (a str), not {type(prompt).__name__}: {prompt!r}.")
@@ -154,7 +129,7 @@ def _side_multiple(pipe) -> int:
 
 def _check_side(name: str, value, pipe) -> int:
     multiple = _side_multiple(pipe)
-    v = _check_int(name, value, multiple, MAX_SIDE)
+    v = checks.whole(name, value, multiple, MAX_SIDE, floats_ok=True)
     if v % multiple:
         lower = v // multiple * multiple
         nearest = " or ".join(str(x) for x in (lower, lower + multiple) if multiple <= x <= MAX_SIDE)
@@ -232,15 +207,15 @@ def check_inputs(pipe, *, prompt, steps, guidance, seed, height, width, negative
         negative_prompt = _check_prompt("negative_prompt", negative_prompt)
     # with `steps_offset`, the schedule of T steps would start at t = T, one past the last trained step
     T = int(pipe.scheduler.config.num_train_timesteps) - int(getattr(pipe.scheduler.config, "steps_offset", 0) or 0)
-    steps = _check_int("steps", steps, 1, T)
-    guidance = _check_float("guidance", guidance, 0.0, 50.0)
+    steps = checks.whole("steps", steps, 1, T, floats_ok=True)
+    guidance = checks.number("guidance", guidance, 0.0, 50.0)
     if seed is None:
         seed = random.SystemRandom().randrange(0, 2**31)
-    seed = _check_int("seed", seed, 0, MAX_SEED)
+    seed = checks.whole("seed", seed, 0, MAX_SEED, floats_ok=True)
     height = _check_side("height", height, pipe)
     width = _check_side("width", width, pipe)
-    num_images = _check_int("num_images", num_images, 1, MAX_IMAGES)
-    eta = _check_float("eta", eta, 0.0, 1.0)
+    num_images = checks.whole("num_images", num_images, 1, MAX_IMAGES, floats_ok=True)
+    eta = checks.number("eta", eta, 0.0, 1.0)
     out = dict(prompt=prompt, negative_prompt=negative_prompt, steps=steps, guidance=guidance, seed=seed,
                height=height, width=width, num_images=num_images, eta=eta)
     if strength is not None:
@@ -254,7 +229,7 @@ def check_strength(strength, steps: int | None = None) -> float:
     Image-to-image runs ``int(steps x strength)`` steps (chapter 5), so a strength too small for the
     number of steps would run none. Returns the strength as a float; raises `CourseInputError`.
     """
-    strength = _check_float("strength", strength, 0.0, 1.0, lo_open=True)
+    strength = checks.number("strength", strength, 0.0, 1.0, lo_open=True)
     if steps is not None and int(steps * strength) < 1:
         raise CourseInputError(
             f"strength={strength} with steps={steps} runs int(steps x strength) = "
@@ -413,7 +388,7 @@ def image_to_image(image, prompt: str, *, strength: float = 0.6, negative_prompt
         raise CourseInputError(
             "strength=None: strength must be a number in (0, 1], how much of the picture is redrawn "
             "(e.g. strength=0.6, the default; 1 ignores the picture).")
-    strength = _check_float("strength", strength, 0.0, 1.0, lo_open=True)
+    strength = checks.number("strength", strength, 0.0, 1.0, lo_open=True)
     pipe = as_image_to_image(pipe if pipe is not None else load_pipeline(model, "image-to-image", verbose=False))
     default_steps, default_guidance = model_defaults(pipe)
     steps = steps if steps is not None else default_steps

@@ -28,8 +28,9 @@ import ipywidgets as W
 import torch
 from PIL import Image
 
+from . import checks
 from .errors import CourseInputError, CourseSetupError
-from .generate import MAX_SEED, _check_float, _check_int, image_to_image, text_to_image
+from .generate import MAX_SEED, image_to_image, text_to_image
 from .images import image_grid, load_image, mau
 from .layout import MAX_DISPLAY_SIDE, fit_display, labelled_grid  # noqa: F401 (public here too)
 from .models import as_image_to_image, load_pipeline, model_defaults, model_info, student_shipped
@@ -393,8 +394,12 @@ COMPARISON_VALUES = {
 }
 
 
-_VALUE_RULES = {"guidance": (_check_float, 0.0, 50.0), "steps": (_check_int, 1, 1000),
-                "seed": (_check_int, 0, MAX_SEED), "strength": (_check_float, 0.01, 1.0)}
+def _whole(name, value, lo, hi):  # a slider may send 20.0 for 20
+    return checks.whole(name, value, lo, hi, floats_ok=True)
+
+
+_VALUE_RULES = {"guidance": (checks.number, 0.0, 50.0), "steps": (_whole, 1, 1000),
+                "seed": (_whole, 0, MAX_SEED), "strength": (checks.number, 0.01, 1.0)}
 
 
 def _check_values(values) -> dict:

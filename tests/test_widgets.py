@@ -142,8 +142,8 @@ def test_large_pictures_are_shrunk_for_the_screen_and_small_ones_enlarged():
 def test_comparison_values_are_checked_before_drawing(tiny_pipe):
     import numpy as np
 
-    for bad, says in ((("seed", (1.5,)), "whole number"), (("steps", (0, 2)), "out of range"),
-                      (("strength", (0.5, 2)), "out of range"), (("seed", "0123"), "tuple of 1 to 8"),
+    for bad, says in ((("seed", (1.5,)), "whole number"), (("steps", (0, 2)), "from 1 to 1000, got"),
+                      (("strength", (0.5, 2)), r"in \[0.01, 1\], got"), (("seed", "0123"), "tuple of 1 to 8"),
                       (("colour", (1,)), "not a parameter")):
         with pytest.raises(CourseInputError, match=says):
             widgets.comparison_grid(tiny_pipe, "a cat", "guidance", "seed", values=dict([bad]))

@@ -217,7 +217,7 @@ def test_figures_draw(cats):
         H.timeline_figure([(0, "VAE", x[:4]), (1, "DDPM", x[4:8]), (2, "today", None)], now=2025),
     ]
     assert all(len(f.axes) > 3 for f in figures)
-    grid = H.picture_grid(x[:5], cols=4, scale=3)
+    grid = H.sample_grid(x[:5], cols=4, scale=3)
     assert grid.size == ((4 * 9 + 1) * 3, (2 * 9 + 1) * 3) and grid.mode == "RGB"
     with pytest.raises(CourseInputError, match="era"):
         H.timeline_figure([(3, "later", None)])

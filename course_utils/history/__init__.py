@@ -33,7 +33,7 @@ Taught in: chapter 1 (A short history of generative models), technical and pract
 from .autoregressive import ARConfig, AutoregressiveNet, MaskedLinear, sample_autoregressive, train_autoregressive
 from .data import KINDS, cat_silhouettes
 from .ddpm import Denoiser, DiffusionConfig, sample_diffusion, train_diffusion
-from .figures import painting_figure, picture_grid, picture_rows
+from .figures import painting_figure, picture_rows, sample_grid
 from .gan import Discriminator, GANConfig, Generator, gan_value, sample_gan, train_gan
 from .measures import diversity, kind_coverage, mid_grey_share, nearest_distance
 from .painters import FAMILIES, sample, train_all
@@ -66,7 +66,7 @@ __all__ = [
     "mid_grey_share",
     "nearest_distance",
     "painting_figure",
-    "picture_grid",
+    "sample_grid",
     "picture_rows",
     "sample",
     "sample_autoregressive",

@@ -14,13 +14,14 @@ import torch
 from PIL import Image
 
 from .. import checks
+from ..layout import enlarge
 from .autoregressive import sample_autoregressive
 from .data import check_images
 from .ddpm import sample_diffusion
 from .gan import sample_gan
 from .training import Trained
 
-__all__ = ["painting_figure", "picture_grid", "picture_rows"]
+__all__ = ["painting_figure", "sample_grid", "picture_rows"]
 
 
 def picture_rows(rows: dict[str, torch.Tensor], n: int = 10, title: str | None = None,
@@ -65,7 +66,7 @@ def picture_rows(rows: dict[str, torch.Tensor], n: int = 10, title: str | None =
     return fig
 
 
-def picture_grid(pictures: torch.Tensor, cols: int = 8, scale: int = 6, pad: int = 1) -> Image.Image:
+def sample_grid(pictures: torch.Tensor, cols: int = 8, scale: int = 6, pad: int = 1) -> Image.Image:
     """
     Pictures (N, 1, H, W) in [0, 1] as one PIL image: black cats on white, enlarged `scale` times with
     crisp pixels, `pad` white pixels between them (before enlarging). Taught in: chapter 1.
@@ -80,7 +81,7 @@ def picture_grid(pictures: torch.Tensor, cols: int = 8, scale: int = 6, pad: int
         r, c = divmod(i, cols)
         canvas[pad + r * (h + pad): pad + r * (h + pad) + h, pad + c * (w + pad): pad + c * (w + pad) + w] = x[i, 0]
     img = Image.fromarray(((1 - canvas.numpy()) * 255).round().astype(np.uint8)).convert("RGB")  # 2-D uint8: "L"
-    return img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
+    return enlarge(img, scale)
 
 
 def _one_call_rows(painters: dict[str, Trained], g: torch.Generator, seed: int) -> dict[str, list]:

@@ -16,6 +16,7 @@ from scipy import ndimage
 
 from .. import checks
 from ..errors import CourseInputError
+from ..layout import enlarge
 from .common import load_picture, load_sprite
 from .palette import kmeans, rgb_to_lab
 
@@ -259,8 +260,7 @@ def on_checkerboard(img: Any, scale: int = 1, cell: int = 8) -> Image.Image:
     scale = checks.whole("scale", scale, 1, 64, hint="Try scale=4.")
     cell = checks.whole("cell", cell, 1, 256, hint="Try cell=8.")
     pic = load_picture(img, keep_alpha=None)
-    if scale > 1:
-        pic = pic.resize((pic.width * scale, pic.height * scale), Image.Resampling.NEAREST)
+    pic = enlarge(pic, scale)
     if pic.mode != "RGBA":
         return pic
     y, x = np.mgrid[0:pic.height, 0:pic.width]

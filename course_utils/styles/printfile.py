@@ -19,6 +19,7 @@ from PIL import Image, ImageDraw, ImageFilter
 from .. import checks
 from ..errors import CourseInputError
 from ..images import load_image
+from ..layout import enlarge
 from ..saving import save_image
 from .common import load_picture, png_path
 from .palette import is_9bit, rgb_to_lab, snap_to_9bit
@@ -69,7 +70,7 @@ def upscale_for_print(
             f"The sprite is {w}×{h} pixels, larger than the canvas size={size!r}: it cannot be "
             "enlarged onto it. Make a smaller sprite (pixelate(img, grid=64)) or a larger canvas."
         )
-    big = pic.resize((w * factor, h * factor), Image.Resampling.NEAREST)
+    big = enlarge(pic, factor)
     canvas = Image.new("RGBA", (cw, ch), (0, 0, 0, 0))
     canvas.paste(big, ((cw - big.width) // 2, (ch - big.height) // 2))
     canvas.info["dpi"] = (dpi, dpi)

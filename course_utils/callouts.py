@@ -72,7 +72,7 @@ def leonardo_icon_path() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def _icon_img_tag() -> str:
+def icon_img_tag() -> str:
     """The icon as an <img> tag with a base64 data URI, read once per kernel."""
     try:
         data = base64.b64encode(_ICON_PATH.read_bytes()).decode("ascii")
@@ -163,7 +163,7 @@ def leonardo_says(text: str) -> Callout:
         [Leonardo says] A diffusion model is a **patient restorer**.
     """
     text = _check_text(text, "leonardo_says")
-    return _box("leonardo", _KINDS["leonardo"][0], text, icon=_icon_img_tag())
+    return _box("leonardo", _KINDS["leonardo"][0], text, icon=icon_img_tag())
 
 
 def callout(kind: str, title: str | None, text: str) -> Callout:
@@ -200,7 +200,7 @@ def callout(kind: str, title: str | None, text: str) -> Callout:
     if title is not None and not isinstance(title, str):
         raise CourseInputError(f"callout title must be a str or None, got a {type(title).__name__}.")
     text = _check_text(text, "callout")
-    icon = _icon_img_tag() if key == "leonardo" else ""
+    icon = icon_img_tag() if key == "leonardo" else ""
     return _box(key, title or _KINDS[key][0], text, icon=icon)
 
 

@@ -31,7 +31,7 @@ COMPUTE_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _COMPUTE_NAMES = sorted(name for name, dt in DTYPES.items() if dt in COMPUTE_DTYPES)
 
 
-def _parse_device(value: str | torch.device, source: str) -> torch.device:
+def parse_device(value: str | torch.device, source: str) -> torch.device:
     try:
         dev = torch.device(value)
     except (RuntimeError, TypeError) as e:
@@ -55,9 +55,9 @@ def _parse_device(value: str | torch.device, source: str) -> torch.device:
 def get_device(device: str | torch.device | None = None) -> torch.device:
     """The device to compute on: `device` if given, else ``$COURSE_DEVICE``, else CUDA, MPS or CPU."""
     if device is not None:
-        return _parse_device(device, "device")
+        return parse_device(device, "device")
     if os.environ.get("COURSE_DEVICE"):
-        return _parse_device(os.environ["COURSE_DEVICE"], "COURSE_DEVICE")
+        return parse_device(os.environ["COURSE_DEVICE"], "COURSE_DEVICE")
     if torch.cuda.is_available():
         return torch.device("cuda")
     if hasattr(torch.backends, "mps") and torch.backends.mps.is_available():

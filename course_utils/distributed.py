@@ -27,7 +27,7 @@ from pathlib import Path
 from .errors import CourseInputError
 
 
-def _check_jobs(jobs) -> list[dict]:
+def check_jobs(jobs) -> list[dict]:
     if isinstance(jobs, dict) or not isinstance(jobs, list | tuple) or not jobs:
         raise CourseInputError("jobs must be a non-empty list of dicts, e.g. [{'prompt': 'a cat', 'seed': 0}, ...].")
     for k, job in enumerate(jobs):
@@ -64,7 +64,7 @@ def draw_many(jobs: list[dict], model: str = "auto") -> Drawn:
     from .generate import image_to_image, text_to_image
     from .models import load_pipeline
 
-    jobs = _check_jobs(jobs)
+    jobs = check_jobs(jobs)
     state = PartialState(cpu=get_device().type == "cpu")  # CPU processes talk through gloo, GPUs through NCCL
     pipe = load_pipeline(model, device=str(state.device), verbose=state.is_main_process)
     mine = []

@@ -239,7 +239,7 @@ def check_strength(strength, steps: int | None = None) -> float:
 
 
 # --- the calls ----------------------------------------------------------------------------------------
-def _x0_from_output(scheduler, model_output, timestep, sample) -> torch.Tensor | None:
+def x0_from_output(scheduler, model_output, timestep, sample) -> torch.Tensor | None:
     """x̂₀ read off the model's output, for schedulers that do not return it (PNDM, SD 1.5's default):
     the closed form x_t = √ᾱ x₀ + √(1-ᾱ) ε solved for x₀ (chapter 2's `predict_x0`), or its
     v-prediction twin x̂₀ = √ᾱ x_t − √(1-ᾱ) v."""
@@ -264,7 +264,7 @@ def _capture_x0(scheduler):
     """While inside the block, count the scheduler's steps (one per U-Net call of the loop: PNDM,
     SD 1.5's default, runs one more than asked) and record each step's predicted x̂₀: the scheduler's
     ``pred_original_sample`` where it returns one (DDIM, DDPM, Euler), else computed from the model's
-    output (`_x0_from_output`)."""
+    output (`x0_from_output`)."""
     box: dict = {"x0": None, "steps": 0}
     original = scheduler.step
 
@@ -277,7 +277,7 @@ def _capture_x0(scheduler):
             x0 = out[1] if len(out) > 1 else None
         else:
             x0 = getattr(out, "pred_original_sample", None)
-        box["x0"] = x0 if x0 is not None else _x0_from_output(scheduler, model_output, timestep, sample)
+        box["x0"] = x0 if x0 is not None else x0_from_output(scheduler, model_output, timestep, sample)
         box["steps"] += 1
         return out
 

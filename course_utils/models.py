@@ -115,7 +115,7 @@ def hub_offline_flag() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _endpoint() -> tuple[str, str, int]:
+def hub_endpoint() -> tuple[str, str, int]:
     """The hub's address: ``HF_ENDPOINT`` (a mirror) or huggingface.co, as (base URL, host, port)."""
     from urllib.parse import urlsplit
 
@@ -154,7 +154,7 @@ def hub_reachable(timeout: float = 0.5) -> bool:
     if hub_offline_flag():
         return False
     deadline = time.monotonic() + timeout
-    _, host, port = _endpoint()
+    _, host, port = hub_endpoint()
     for family, kind, proto, _, addr in _resolve(host, port, timeout)[:2]:
         left = deadline - time.monotonic()
         if left <= 0:
@@ -175,7 +175,7 @@ def hub_answers(source: str, timeout: float = 3.0) -> tuple[bool, str]:
     import urllib.error
     import urllib.request
 
-    base, _, _ = _endpoint()
+    base, _, _ = hub_endpoint()
     request = urllib.request.Request(f"{base}/api/models/{source}", method="HEAD",
                                      headers={"User-Agent": "course_utils"})
     token = os.environ.get("HF_TOKEN", "").strip()
@@ -217,7 +217,7 @@ def download_size(source: str, variant: str | None = None, timeout: float = 3.0)
     safetensors, `variant` ones if given), asked from the hub's API; None if it does not say."""
     import urllib.request
 
-    base, _, _ = _endpoint()
+    base, _, _ = hub_endpoint()
     request = urllib.request.Request(f"{base}/api/models/{source}?blobs=true", headers={"User-Agent": "course_utils"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:
@@ -307,7 +307,7 @@ def check_model_folder(folder: str | Path) -> list[str]:
     return out
 
 
-def _cached_snapshot(source: str) -> Path | None:
+def cached_snapshot(source: str) -> Path | None:
     """The local cache's folder for a hub model (where its model_index.json lies), or None."""
     try:
         from huggingface_hub import try_to_load_from_cache
@@ -324,7 +324,7 @@ def is_cached(source: str) -> bool:
     For a hub model, every part's config and weights must be in the cache: a download interrupted
     after ``model_index.json`` leaves a partial snapshot, which is not "cached".
     """
-    folder = Path(source) if Path(source).is_dir() else _cached_snapshot(source)
+    folder = Path(source) if Path(source).is_dir() else cached_snapshot(source)
     return folder is not None and not check_model_folder(folder)
 
 
@@ -339,7 +339,9 @@ def _local_resolution(folder: Path, default: int = 512) -> int:
         return default
 
 
-def _lookup(name: str) -> ModelInfo:
+def lookup_model(name: str) -> ModelInfo:
+    """The record for `name`: a `REGISTRY` key, a local diffusers folder or a hub id ('owner/name'); a folder
+    or hub id gets Stable Diffusion's usual 30 steps and guidance 7.5. Raises `CourseInputError` otherwise."""
     if name in REGISTRY:
         return REGISTRY[name]
     if Path(name).expanduser().is_dir():
@@ -362,9 +364,9 @@ def choose_model(model: str = "auto", device: str | torch.device | None = None) 
     env = setting("COURSE_MODEL")
     if model in (None, "", "auto") and env not in (None, "auto"):
         check_settings(("COURSE_MODEL",))
-        return _lookup(env), "COURSE_MODEL chooses it"
+        return lookup_model(env), "COURSE_MODEL chooses it"
     if model not in (None, "", "auto"):
-        return _lookup(model), "you asked for it"
+        return lookup_model(model), "you asked for it"
     if dev.type != "cuda":
         return REGISTRY["embedded"], (
             f"this machine computes on the {dev.type.upper() if dev.type != 'cpu' else 'CPU'} without a CUDA "
@@ -444,7 +446,7 @@ def _ensure_available(info: ModelInfo) -> bool:
     return cached
 
 
-def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype, cls=None):
+def load_uncached(info: ModelInfo, dev: torch.device, dtype: torch.dtype, cls=None):
     """`cls.from_pretrained` (StableDiffusionPipeline unless said) for `info`'s model, offline where its files
     are cached, float16 files where they exist and a GPU wants them; every failure a `CourseSetupError`."""
     local = info.is_local
@@ -458,7 +460,7 @@ def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype, cls=None)
         kwargs["requires_safety_checker"] = False
     if cached or hub_offline_flag():
         kwargs["local_files_only"] = True
-        folder = Path(info.source) if local else _cached_snapshot(info.source)
+        folder = Path(info.source) if local else cached_snapshot(info.source)
         kwargs["variant"] = weights_variant(folder) if folder is not None else None
     else:  # a download: float16 files on a GPU where the repository has them (half the bytes)
         kwargs["variant"] = "fp16" if info.fp16_variant and dtype != torch.float32 else None
@@ -487,7 +489,7 @@ def _load_base(info: ModelInfo, dev: torch.device, dtype: torch.dtype, cls=None)
         raise CourseSetupError(f"{info.title} does not fit in this device's memory. Close other notebooks"
                                f"{_instead(info) or ', and restart the kernel'}.") from e
     except Exception as e:  # a damaged file fails in many ways: JSON, safetensors, tokenizers, shapes
-        folder = Path(info.source) if local else _cached_snapshot(info.source)
+        folder = Path(info.source) if local else cached_snapshot(info.source)
         found = check_model_folder(folder) if folder is not None else []
         what = "; ".join(found) if found else f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
         raise CourseSetupError(f"Could not load {info.title} from {info.source}: {what}. "
@@ -533,7 +535,7 @@ def load_model(info: ModelInfo, device: torch.device, dtype: torch.dtype, cls=No
     course uses (`load_pipeline`, and chapter 4's x4 upscaler). `model_info` answers `info` for it."""
     key = (info.source, info.unet_folder, str(device), dtype, getattr(cls, "__name__", None))
     if key not in _PIPELINES:
-        pipe = _load_base(info, device, dtype, cls)
+        pipe = load_uncached(info, device, dtype, cls)
         pipe.set_progress_bar_config(disable=info.is_local, leave=False)  # bars only for slow real models
         _PIPELINES[key] = remember(pipe, info)
     return _PIPELINES[key]
@@ -604,6 +606,11 @@ def picture_size(pipe) -> int:
     Taught in: chapter 4 (the pipeline's parts).
     """
     return int(pipe.unet.config.sample_size) * int(pipe.vae_scale_factor)
+
+
+def loaded_models() -> list[str]:
+    """The sources (hub ids or folders) of the pipelines loaded in this session, in loading order."""
+    return [key[0] for key in _PIPELINES]
 
 
 def clear_cache() -> None:

@@ -44,7 +44,7 @@ def _as_path(path, label: str) -> Path:
     return Path(os.fspath(path)).expanduser()
 
 
-def _blocking_file(folder: Path) -> Path | None:
+def blocking_file(folder: Path) -> Path | None:
     """The first file (not a folder) among `folder` and its parents, if one stands in the way."""
     for candidate in (folder, *folder.parents):
         if candidate.exists() or candidate.is_symlink():
@@ -77,7 +77,7 @@ def ensure_folder(folder, *, label: str = "path", what: str = "file") -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        blocker = _blocking_file(folder)
+        blocker = blocking_file(folder)
         if blocker is not None:
             raise CourseInputError(
                 f"{label}='{folder}': the {what} needs '{blocker}' to be a folder, but a file has that name. "
@@ -136,7 +136,7 @@ def explain_failure(err: BaseException, path, what: str = "picture", label: str 
         return CourseInputError(
             f"{where} is a folder, not a file name. Add a file name, e.g. '{_example(path, what)}'.")
     if isinstance(err, NotADirectoryError) or err.errno == errno.ENOTDIR:
-        blocker = _blocking_file(path.parent) or path.parent
+        blocker = blocking_file(path.parent) or path.parent
         return CourseInputError(
             f"{where}: the {what} needs '{blocker}' to be a folder, but a file has that name. "
             "Rename or move that file, or choose another folder.")

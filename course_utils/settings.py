@@ -85,7 +85,7 @@ def cpu_thread_setting() -> int | None:
 
 
 def _check_model(value: str) -> str | None:
-    from .models import REGISTRY, _lookup, check_model_folder
+    from .models import REGISTRY, check_model_folder, lookup_model
 
     if value == "auto":
         return None
@@ -96,7 +96,7 @@ def _check_model(value: str) -> str | None:
                     + "; ".join(damaged) + ". " + _how_to_unset("COURSE_MODEL"))
         return None
     try:
-        _lookup(value)
+        lookup_model(value)
     except CourseInputError:
         return (f"COURSE_MODEL={value!r} is neither a model the course knows ({', '.join(REGISTRY)}), a folder "
                 f"holding a model_index.json, nor a hub id like 'owner/name'. {_how_to_unset('COURSE_MODEL')}")
@@ -104,10 +104,10 @@ def _check_model(value: str) -> str | None:
 
 
 def _check_device(value: str) -> str | None:
-    from .device import _parse_device
+    from .device import parse_device
 
     try:
-        _parse_device(value, "COURSE_DEVICE")
+        parse_device(value, "COURSE_DEVICE")
     except CourseInputError as e:
         return f"{e} {_how_to_unset('COURSE_DEVICE')}"
     return None
@@ -144,10 +144,10 @@ def _check_photo(value: str) -> str | None:
 
 
 def _check_output_dir(value: str) -> str | None:
-    from .saving import _blocking_file
+    from .saving import blocking_file
 
     folder = Path(value).expanduser()
-    blocker = _blocking_file(folder)
+    blocker = blocking_file(folder)
     if blocker is not None:
         return (f"COURSE_OUTPUT_DIR={value!r}: '{blocker}' is a file, so the folder cannot be made there. "
                 + _how_to_unset("COURSE_OUTPUT_DIR"))
@@ -166,7 +166,7 @@ def _check_browser(value: str) -> str | None:
     return f"COURSE_CHROMIUM={value!r}: no program at that path. {_how_to_unset('COURSE_CHROMIUM')}"
 
 
-_CHECKS = {
+CHECKS = {
     "COURSE_MODEL": _check_model,
     "COURSE_DEVICE": _check_device,
     "COURSE_DTYPE": _check_dtype,
@@ -198,7 +198,7 @@ def setting_problems(names=None) -> list[SettingProblem]:
     out = []
     for name in SETTINGS if names is None else names:
         value = setting(name)
-        check = _CHECKS.get(name)
+        check = CHECKS.get(name)
         if value is not None and check is not None:
             problem = check(value)
             if problem:

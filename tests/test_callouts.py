@@ -107,10 +107,10 @@ def test_bad_input(call, hint):
 
 
 def test_icon_is_cached():
-    callouts._icon_img_tag.cache_clear()
+    callouts.icon_img_tag.cache_clear()
     leonardo_says("one")
     leonardo_says("two")
-    info = callouts._icon_img_tag.cache_info()
+    info = callouts.icon_img_tag.cache_info()
     assert info.misses == 1 and info.hits == 1
 
 

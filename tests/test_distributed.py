@@ -17,9 +17,9 @@ def test_a_sweep_lists_every_combination():
     jobs = D.sweep("a cat", seed=range(3), guidance=(1.0, 7.5))
     assert len(jobs) == 6 and jobs[0] == {"prompt": "a cat", "seed": 0, "guidance": 1.0}
     with pytest.raises(CourseInputError, match="non-empty list"):
-        D._check_jobs([])
+        D.check_jobs([])
     with pytest.raises(CourseInputError, match="'prompt'"):
-        D._check_jobs([{"seed": 1}])
+        D.check_jobs([{"seed": 1}])
 
 
 def test_two_processes_draw_the_jobs_in_order_and_match_one_process(tmp_path, tiny_model_dir):

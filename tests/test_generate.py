@@ -299,7 +299,7 @@ def test_the_computed_guess_equals_ddims_own(pipe):
     torch.manual_seed(0)
     z, eps = torch.randn(1, 4, 8, 8), torch.randn(1, 4, 8, 8)
     t = sched.timesteps[3]
-    ours = G._x0_from_output(sched, eps, t, z)
+    ours = G.x0_from_output(sched, eps, t, z)
     theirs = sched.step(eps, t, z).pred_original_sample
     assert torch.allclose(ours, theirs, atol=1e-5)
     assert G.text_to_image("a cat", pipe=pipe, steps=4, height=16, width=16).params["denoising_steps_run"] == 4

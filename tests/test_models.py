@@ -201,7 +201,7 @@ def test_a_partial_download_is_not_cached_and_a_complete_one_is(monkeypatch, tmp
     shutil.copy(tiny_model_dir / "model_index.json", partial / "model_index.json")
     _fake_cache(tmp_path / "hub", "owner/partial", partial)
     _fake_cache(tmp_path / "hub", "owner/complete", tiny_model_dir)
-    assert M._cached_snapshot("owner/partial") is not None
+    assert M.cached_snapshot("owner/partial") is not None
     assert not M.is_cached("owner/partial")  # only model_index.json arrived: not cached
     assert M.is_cached("owner/complete")
     with pytest.raises(CourseSetupError, match="not in the local cache and the hub cannot be reached"):
@@ -228,7 +228,7 @@ def test_a_hanging_name_lookup_never_blocks_longer_than_the_timeout(monkeypatch)
 ])
 def test_the_endpoint_is_read_with_its_port(monkeypatch, endpoint, expected):
     monkeypatch.setenv("HF_ENDPOINT", endpoint)
-    assert M._endpoint() == expected
+    assert M.hub_endpoint() == expected
 
 
 @pytest.fixture
@@ -343,12 +343,12 @@ def test_a_download_is_announced_with_its_size_and_asks_for_fp16_on_a_gpu(fake_h
     monkeypatch.setattr(diffusers.StableDiffusionPipeline, "from_pretrained",
                         lambda source, **kw: calls.append(kw) or __import__("conftest").build_tiny_pipeline())
     info = M.ModelInfo("sd15", "owner/model", "Stable Diffusion 1.5", "", 512, 30, 7.5, fp16_variant=True)
-    M._load_base(info, torch.device("cpu"), torch.float16)  # float16 as on a GPU: the fp16 files
+    M.load_uncached(info, torch.device("cpu"), torch.float16)  # float16 as on a GPU: the fp16 files
     out = capsys.readouterr().out
     assert "Downloading Stable Diffusion 1.5 from the Hugging Face hub: 1.9 GB of float16 weights" in out
     assert "resumes" in out
     assert calls[-1]["variant"] == "fp16" and "local_files_only" not in calls[-1]
-    M._load_base(info, torch.device("cpu"), torch.float32)
+    M.load_uncached(info, torch.device("cpu"), torch.float32)
     assert calls[-1]["variant"] is None and "3.7 GB" in capsys.readouterr().out
 
 

@@ -41,7 +41,7 @@ def test_a_bad_loading_setting_stops_load_pipeline_with_its_name(monkeypatch, na
     text = str(err.value)
     assert f"{name}={value!r}" in text and says in text
     assert f"unset {name}" in text and "use 'auto'" not in text  # a way out, not a circle
-    assert not M._PIPELINES  # nothing was loaded
+    assert not M.loaded_models()  # nothing was loaded
 
 
 @pytest.mark.parametrize("name, value, says", BAD + [
@@ -110,4 +110,4 @@ def test_every_setting_the_package_reads_is_declared():
         read |= set(re.findall(r"\b(COURSE_[A-Z_]+)\b", path.read_text()))
     assert read <= set(S.SETTINGS), read - set(S.SETTINGS)
     assert {"COURSE_MODEL", "COURSE_DEVICE", "COURSE_DTYPE", "COURSE_CPU_THREADS", "COURSE_CAT_PHOTO",
-            "COURSE_OUTPUT_DIR"} <= set(S._CHECKS)
+            "COURSE_OUTPUT_DIR"} <= set(S.CHECKS)

@@ -57,3 +57,20 @@ def tiny_model_dir(tmp_path_factory):
     path = tmp_path_factory.mktemp("tiny-sd")
     build_tiny_pipeline().save_pretrained(path, safe_serialization=True)
     return path
+
+
+@pytest.fixture(scope="module")
+def tiny_pipe():
+    """The tiny pipeline built in memory, without progress bars; one per test module."""
+    pipe = build_tiny_pipeline()
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+@pytest.fixture(scope="module")
+def pipe(tiny_model_dir):
+    """The tiny pipeline loaded the course's way (`load_pipeline` on its folder, on the CPU); one per test module."""
+    from course_utils import models
+
+    models.clear_cache()
+    return models.load_pipeline(str(tiny_model_dir), device="cpu", verbose=False)

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not (MODEL_DIR / "model_index.json").exists(),
 
 
 @pytest.fixture(scope="module")
-def pipe():
+def embedded_pipe():
     from diffusers import StableDiffusionPipeline
 
     p = StableDiffusionPipeline.from_pretrained(MODEL_DIR, local_files_only=True, use_safetensors=True,
@@ -43,29 +43,29 @@ def test_latent_scale_was_measured():
     assert 0.05 < cfg["scaling_factor"] < 20 and cfg["scaling_factor"] != 0.18215
 
 
-def test_loads_as_image_to_image_sharing_modules(pipe):
+def test_loads_as_image_to_image_sharing_modules(embedded_pipe):
     from diffusers import StableDiffusionImg2ImgPipeline
 
-    i2i = StableDiffusionImg2ImgPipeline(**pipe.components)
+    i2i = StableDiffusionImg2ImgPipeline(**embedded_pipe.components)
     img = D.render(D.random_spec(np.random.default_rng(0)), seed=0)
     out = i2i("a black cat in manga style on a red background", image=img, strength=0.5, num_inference_steps=10,
               generator=torch.Generator().manual_seed(0)).images[0]
-    assert out.size == (64, 64) and i2i.unet is pipe.unet
+    assert out.size == (64, 64) and i2i.unet is embedded_pipe.unet
 
 
-def test_same_seed_same_bytes(pipe):
+def test_same_seed_same_bytes(embedded_pipe):
     def run():
-        return pipe("a grey cat in cartoon style on a pink background", num_inference_steps=20,
+        return embedded_pipe("a grey cat in cartoon style on a pink background", num_inference_steps=20,
                     generator=torch.Generator().manual_seed(5)).images[0].tobytes()
 
     assert run() == run()
 
 
-def test_follows_the_background_colour_of_the_prompt(pipe):
+def test_follows_the_background_colour_of_the_prompt(embedded_pipe):
     bgs = list(D.BACKGROUNDS)
     prompts = [D.prompt_for("ginger", bg, "cartoon") for bg in bgs]
     gens = [torch.Generator().manual_seed(i) for i in range(len(prompts))]
-    imgs = pipe(prompts, num_inference_steps=20, guidance_scale=7.5, generator=gens).images
+    imgs = embedded_pipe(prompts, num_inference_steps=20, guidance_scale=7.5, generator=gens).images
     got = [classify_pixels(i)["background"] for i in imgs]
     assert sum(g == b for g, b in zip(got, bgs)) >= len(bgs) - 1, list(zip(bgs, got))
 
@@ -78,13 +78,13 @@ def test_model_card_states_the_figures():
     assert Path(MODEL_DIR / "clip" / "config.json").exists()
 
 
-def test_judge_reads_prompts_with_the_pipelines_own_text_encoder(pipe):
+def test_judge_reads_prompts_with_the_pipelines_own_text_encoder(embedded_pipe):
     """The judge's image tower may be tuned on held-out pictures; its text tower, the text encoder
     that conditions the U-Net, must be the one in the pipeline, weight for weight."""
     from course_utils.minisd.metrics import ClipJudge
 
     judge = ClipJudge.load(MODEL_DIR)
-    enc = pipe.text_encoder.state_dict()
+    enc = embedded_pipe.text_encoder.state_dict()
     tower = judge.model.text_model.state_dict()
     assert tower.keys() == enc.keys()
     for k, w in tower.items():
@@ -118,7 +118,7 @@ def test_export_refuses_a_judge_tuned_from_another_clip(tmp_path):
         T.stage_export(cfg)
 
 
-def test_unet_conditioning_options_run_in_the_plain_pipeline_and_are_counted(pipe):
+def test_unet_conditioning_options_run_in_the_plain_pipeline_and_are_counted(embedded_pipe):
     # The shipped U-Net adds a pooling of the prompt to the timestep embedding and applies it after the
     # ResNet blocks' group norm (MiniSDConfig.unet_pool_heads, unet_time_scale_shift); Stable Diffusion 1.x
     # does neither. Both settings must run in the plain pipeline, and chapter 6's FLOP counter must count them.
@@ -131,7 +131,7 @@ def test_unet_conditioning_options_run_in_the_plain_pipeline_and_are_counted(pip
     from course_utils.minisd.train import build_unet
 
     cfg = MiniSDConfig()
-    shipped = pipe.unet.config
+    shipped = embedded_pipe.unet.config
     assert shipped.addition_embed_type == "text" and shipped.addition_embed_type_num_heads == cfg.unet_pool_heads
     assert shipped.resnet_time_scale_shift == cfg.unet_time_scale_shift == "scale_shift"
     # the model card describes the layout from the config, so the config must build the shipped layout
@@ -141,15 +141,16 @@ def test_unet_conditioning_options_run_in_the_plain_pipeline_and_are_counted(pip
     sd1 = build_unet(dataclasses.replace(cfg, unet_pool_heads=0, unet_time_scale_shift="default")).eval()
     assert sd1.config.addition_embed_type is None and sd1.config.resnet_time_scale_shift == "default"
     for unet in (build_unet(cfg).eval(), sd1):
-        other = StableDiffusionPipeline(**{**pipe.components, "unet": unet}, requires_safety_checker=False)
+        other = StableDiffusionPipeline(**{**embedded_pipe.components, "unet": unet}, requires_safety_checker=False)
         other.set_progress_bar_config(disable=True)
         img = other("a black cat", num_inference_steps=2, generator=torch.Generator().manual_seed(0)).images[0]
         assert img.size == (D.SIZE, D.SIZE)
-    extra = compute.unet_flops(pipe.unet, latent_hw=D.SIZE // 4) - compute.unet_flops(sd1, latent_hw=D.SIZE // 4)
+    hw = D.SIZE // 4
+    extra = compute.unet_flops(embedded_pipe.unet, latent_hw=hw) - compute.unet_flops(sd1, latent_hw=hw)
     assert extra > 0  # the pooling's and the scale-and-shift projections are counted
 
 
-def test_pixel_rules_read_grey_and_white_cats_after_the_vae(pipe):
+def test_pixel_rules_read_grey_and_white_cats_after_the_vae(embedded_pipe):
     # The VAE never saw a grey cartoon cat (a held-out pair) and washes out its slight blue tint; the
     # flat grey that is left must not pass for a white cat's deepest shade (see metrics._vote_fur)
     from course_utils.minisd.evaluate import _vae_round_trip
@@ -158,7 +159,7 @@ def test_pixel_rules_read_grey_and_white_cats_after_the_vae(pipe):
     for fur, styles in (("grey", ("cartoon",) * 2), ("white", ("photo", "cartoon", "pixel"))):
         specs = [D.random_spec(rng, fur=fur, style=st, pattern="solid", held_out=None)
                  for st in styles for _ in range(8)]
-        trips = _vae_round_trip(pipe, [D.render(s, seed=i) for i, s in enumerate(specs)])
+        trips = _vae_round_trip(embedded_pipe, [D.render(s, seed=i) for i, s in enumerate(specs)])
         reads = [classify_pixels(t)["fur"] for t in trips]
         assert reads == [fur] * len(specs), (fur, reads)
 

@@ -10,12 +10,6 @@ import course_utils.models as M
 from course_utils.errors import CourseInputError, CourseWarning
 
 
-@pytest.fixture(scope="module")
-def pipe(tiny_model_dir):
-    M.clear_cache()
-    return M.load_pipeline(str(tiny_model_dir), device="cpu", verbose=False)
-
-
 def test_same_seed_same_bytes_other_seed_differs(pipe):
     a = G.text_to_image("a cat", pipe=pipe, steps=3, seed=7, height=16, width=16)
     b = G.text_to_image("a cat", pipe=pipe, steps=3, seed=7, height=16, width=16)

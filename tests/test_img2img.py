@@ -10,12 +10,6 @@ import course_utils.models as M
 from course_utils.errors import CourseInputError
 
 
-@pytest.fixture(scope="module")
-def pipe(tiny_model_dir):
-    M.clear_cache()
-    return M.load_pipeline(str(tiny_model_dir), device="cpu", verbose=False)
-
-
 def _photo(seed=0, size=32):
     rng = np.random.default_rng(seed)
     return Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8))

@@ -12,15 +12,6 @@ from course_utils.minisd import metrics as M
 pytestmark = pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:invalid value encountered")
 
 
-@pytest.fixture(scope="module")
-def tiny_pipe():
-    from conftest import build_tiny_pipeline
-
-    pipe = build_tiny_pipeline()
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
 def test_attribute_prompts_are_balanced_known_and_deterministic():
     ps = P.attribute_prompts(8, seed=3)
     assert [p.style for p in ps] == list(D.STYLES) * 2

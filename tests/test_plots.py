@@ -18,15 +18,6 @@ def schedule():
     return NoiseSchedule.from_kind("scaled_linear")
 
 
-@pytest.fixture(scope="module")
-def tiny_pipe():
-    from conftest import build_tiny_pipeline
-
-    pipe = build_tiny_pipeline()
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
 def _picture(w=20, h=12, seed=0):
     rng = np.random.default_rng(seed)
     return Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), "RGB")

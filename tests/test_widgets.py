@@ -49,15 +49,6 @@ import pytest  # noqa: E402
 from course_utils import widgets  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def tiny_pipe():
-    from conftest import build_tiny_pipeline
-
-    pipe = build_tiny_pipeline()
-    pipe.set_progress_bar_config(disable=True)
-    return pipe
-
-
 def test_dashboard_redraws_on_every_knob_and_caches(tiny_pipe):
     ref = Image.new("RGB", (48, 40), (200, 120, 40))
     d = widgets.parameter_dashboard(tiny_pipe, "a cat", reference=ref, steps=4)

@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from course_utils.diffusion import q_sample
+
 from . import data as D
 from .config import MiniSDConfig
 
@@ -570,11 +572,10 @@ def _eps_loss(cfg: MiniSDConfig, unet, text_encoder, tok, lat: torch.Tensor, spe
         x0 = (m + s * torch.randn(m.shape, generator=gen)).to(dev)  # a sample of the VAE posterior
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         t = torch.randint(0, cfg.num_train_timesteps, (len(idx),), generator=gen).to(dev)
-        a = abar[t].view(-1, 1, 1, 1)
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise  # q(x_t | x_0) in closed form
+        xt = q_sample(x0, t, noise, abar)  # q(x_t | x_0) in closed form, chapter 2's function
         with _autocast(cfg, dev):
             pred = unet(xt, t, cond).sample.float()
-        w = min_snr_weight(a.view(-1), cfg.unet_snr_gamma)
+        w = min_snr_weight(abar[t], cfg.unet_snr_gamma)
         return (F.mse_loss(pred, noise, reduction="none").mean((1, 2, 3)) * w).mean()
 
     return loss_fn

@@ -600,6 +600,8 @@ def _train_unet(cfg: MiniSDConfig, name: str, *, init_from: Path | None, vae_nam
                 warmup: int, portraits: bool = False) -> Path:
     from transformers import CLIPTextModel
 
+    from .ema import UNetEMA
+
     out = cfg.work_dir / name
     if (out / "config.json").exists():
         return out
@@ -612,26 +614,21 @@ def _train_unet(cfg: MiniSDConfig, name: str, *, init_from: Path | None, vae_nam
         from diffusers import UNet2DConditionModel
 
         unet.load_state_dict(UNet2DConditionModel.from_pretrained(init_from).state_dict())
-    ema = build_unet(cfg).to(dev)
-    ema.load_state_dict(unet.state_dict())
-    ema.requires_grad_(False)
+    ema = UNetEMA(unet.parameters(), decay=cfg.ema_decay)
 
-    def ema_step(step: int) -> None:
-        with torch.no_grad():
-            d = min(cfg.ema_decay, (1 + step) / (10 + step))
-            for pe, p in zip(ema.parameters(), unet.parameters()):
-                pe.lerp_(p, 1 - d)
-
-    def snapshot() -> None:
+    def snapshot() -> None:  # the EMA weights so far, for `--from-snapshot`
         if os.environ.get("MINISD_SNAPSHOT"):
-            ema.cpu().save_pretrained(cfg.work_dir / f"{name}_snapshot", safe_serialization=True)
-            ema.to(dev)
+            ema.store(unet.parameters())
+            ema.copy_to(unet.parameters())
+            unet.save_pretrained(cfg.work_dir / f"{name}_snapshot", safe_serialization=True)
+            ema.restore(unet.parameters())
 
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.01)
     _, elapsed = _train(cfg, name, unet, opt, _eps_loss(cfg, unet, text_encoder, tok, lat, specs, dev, n_full),
                         steps=steps, lr=lr, warmup=warmup, seeds=(cfg.seed + 4, cfg.seed + 4), state={"ema": ema},
-                        after_step=ema_step, on_checkpoint=snapshot)
-    ema.eval().cpu().save_pretrained(out, safe_serialization=True)
+                        after_step=lambda step: ema.step(unet.parameters()), on_checkpoint=snapshot)
+    ema.copy_to(unet.parameters())  # the shipped weights are the moving average
+    unet.cpu().save_pretrained(out, safe_serialization=True)
     _write_timing(cfg, name, elapsed())
     return out
 

@@ -9,6 +9,57 @@ from course_utils.minisd.config import MiniSDConfig
 from course_utils.minisd.ema import UNetEMA
 
 
+class _Stop(Exception):
+    pass
+
+
+def _run(work, steps: int = 60, stop_at: int | None = None):
+    """Train a tiny regression with `train._train` (and an EMA) in `work`; return the loss of every step taken,
+    the weights and the EMA's weights. `stop_at`: interrupt the run after that step."""
+    cfg = MiniSDConfig(work_dir=work)
+    cfg.checkpoint_every = 20
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    x = torch.randn(64, 4, generator=torch.Generator().manual_seed(1))
+    y = x.sum(1, keepdim=True).sin()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    ema = UNetEMA(model.parameters(), decay=0.999)
+    losses = {}
+
+    def loss_fn(rng, gen):  # a random batch and random noise, so that resuming must restore both generators
+        idx = torch.from_numpy(rng.integers(0, len(x), 8))
+        loss = torch.nn.functional.mse_loss(model(x[idx]), y[idx] + 0.1 * torch.randn(8, 1, generator=gen))
+        losses[len(losses) + first[0]] = loss.item()
+        return loss
+
+    def after_step(step):
+        ema.step(model.parameters())
+        if step == stop_at:
+            raise _Stop
+
+    ck = T._load_ckpt(work / "toy.ckpt")
+    first = [ck["step"] if ck else 0]
+    T._train(cfg, "toy", model, opt, loss_fn, steps=steps, lr=1e-2, warmup=10, seeds=(5, 6), state={"ema": ema},
+             after_step=after_step)
+    return losses, [p.detach().clone() for p in model.parameters()], [p.clone() for p in ema.shadow_params]
+
+
+def test_a_resumed_run_takes_the_same_steps_as_an_uninterrupted_one(tmp_path):
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+    losses, weights, averaged = _run(tmp_path / "a")
+    assert sorted(losses) == list(range(60))
+    with pytest.raises(_Stop):
+        _run(tmp_path / "b", stop_at=33)  # the last checkpoint holds 20 steps
+    resumed, weights_b, averaged_b = _run(tmp_path / "b")
+    assert sorted(resumed) == list(range(20, 60))  # from the checkpoint on, not from the start
+    assert resumed == {s: losses[s] for s in range(20, 60)}
+    assert all(torch.equal(a, b) for a, b in zip(weights, weights_b))
+    assert all(torch.equal(a, b) for a, b in zip(averaged, averaged_b))
+    log = (tmp_path / "b" / "toy_loss.csv").read_text().splitlines()
+    assert log[0] == "step,loss,seconds" and log[-1].split(",")[:2] == ["50", f"{losses[50]:.6f}"]
+    assert not (tmp_path / "a" / "toy_loss.csv").read_text().count("\n25,") - 1  # logged once without a resume
+
+
 def test_the_unet_ema_warms_up_as_the_model_was_trained():
     """min(cap, (1 + s) / (10 + s)) after loop step s: 0.1 after the first, where EMAModel's own warm-up copies."""
     torch.manual_seed(0)

@@ -96,9 +96,10 @@ def _train(cfg: MiniSDConfig, name: str, model: torch.nn.Module, opt: torch.opti
     Resumes from ``<name>.ckpt`` (the model, the optimiser and every object in `state`, e.g. an EMA), sets the
     learning rate by `_lr`, clips the gradient norm to 1, calls ``after_step(step)`` after each update, logs
     the loss every 25 steps to ``<name>_loss.csv`` and checkpoints every ``cfg.checkpoint_every`` steps
-    (then calls `on_checkpoint`). `rng` (NumPy) and `gen` (torch) are seeded ``seeds[0] + start`` and
-    ``seeds[1] + start``, start being the first step. Returns `gen` and a function giving the seconds trained
-    so far (those before a resume included), for `_write_timing`; the model is left in eval mode."""
+    (then calls `on_checkpoint`). `rng` (NumPy) and `gen` (torch) are seeded `seeds`; a checkpoint keeps
+    their states, so a resumed run draws what an uninterrupted one would (one written before it did is resumed
+    with ``seeds + start``, start being its step). Returns `gen` and a function giving the seconds trained so
+    far (those before a resume included), for `_write_timing`; the model is left in eval mode."""
     state = {"model": model, "opt": opt, **(state or {})}
     ck_path = cfg.work_dir / f"{name}.ckpt"
     ck = _load_ckpt(ck_path)
@@ -108,6 +109,9 @@ def _train(cfg: MiniSDConfig, name: str, model: torch.nn.Module, opt: torch.opti
     log = _LossLog(cfg.work_dir / f"{name}_loss.csv", resume=ck is not None)
     elapsed = lambda: seconds + time.perf_counter() - log.t0  # noqa: E731
     rng, gen = np.random.default_rng(seeds[0] + start), torch.Generator().manual_seed(seeds[1] + start)
+    if ck and "rng" in ck:
+        rng.bit_generator.state = ck["rng"]
+        gen.set_state(ck["gen"])
     params = [p for group in opt.param_groups for p in group["params"]]
     model.train()
     running = None
@@ -127,7 +131,8 @@ def _train(cfg: MiniSDConfig, name: str, model: torch.nn.Module, opt: torch.opti
             log.write(step, loss.item(), seconds)
             bar.set_postfix(loss=f"{running:.4f}")
         if (step + 1) % cfg.checkpoint_every == 0:
-            _save_ckpt(ck_path, step=step + 1, seconds=elapsed(), **{k: v.state_dict() for k, v in state.items()})
+            _save_ckpt(ck_path, step=step + 1, seconds=elapsed(), rng=rng.bit_generator.state, gen=gen.get_state(),
+                       **{k: v.state_dict() for k, v in state.items()})
             if on_checkpoint is not None:
                 on_checkpoint()
     log.f.close()

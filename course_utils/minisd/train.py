@@ -448,7 +448,7 @@ def _decoder_bank(cfg: MiniSDConfig, first, dev) -> tuple[torch.Tensor, torch.Te
 
     Text-to-image decodes these, not encodings of real pictures: a decoder retrained on photos can keep
     every drawn cat's round trip and still draw the U-Net's latents softer. Holding it to the first
-    decoder's pictures of them keeps text-to-image closer to what it was (figures in MiniSDConfig)."""
+    decoder's pictures of them keeps text-to-image closer to what it was (figures in the model card)."""
     from diffusers import StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextModel
 
@@ -545,7 +545,7 @@ def stage_unet_portraits(cfg: MiniSDConfig) -> Path | None:
     (a `portrait_share` of each batch), in the latents of the photo-trained autoencoder (`vae_photos`).
     It learns what a face filling the frame looks like in each style, which image-to-image of a close-up
     photo (MAU's) needs, and it relearns the slightly moved latents of the new autoencoder."""
-    if not cfg.portrait_steps:  # off as shipped (see MiniSDConfig.portrait_steps)
+    if not cfg.portrait_steps:  # off as shipped (the model card says why)
         return None
     return _train_unet(cfg, "unet_portraits", init_from=cfg.work_dir / "unet", vae_name="vae_photos",
                        steps=cfg.portrait_steps, lr=cfg.portrait_lr, warmup=100, portraits=True)
@@ -717,7 +717,7 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--vae-photo-steps", type=int, help="override the number of steps of the vae_photos stage")
     p.add_argument("--vae-photo-decoder", action=argparse.BooleanOptionalAction,
                    help="train the decoder too in the vae_photos stage (default: off, as shipped; see "
-                        "MiniSDConfig.vae_photo_decoder for what it measured)")
+                        "the model card for what it measured)")
     p.add_argument("--vae-photo-ssim", type=float, help="weight of 1 - grey-level SSIM in the vae_photos loss")
     p.add_argument("--vae-anchor", type=float, help="weight: drawn cats keep their first-stage latents")
     p.add_argument("--vae-keep-decoder", type=float,
@@ -728,16 +728,16 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
     p.add_argument("--fur-drop", type=float,
                    help="chance to leave the fur colour out of a U-Net caption (default 0.04, as shipped; see "
-                        "MiniSDConfig.caption_fur_drop)")
+                        "the model card)")
     p.add_argument("--pool-heads", type=int,
                    help="a pooling of the prompt added to the U-Net's timestep embedding, with this many heads "
-                        "(default 4, as shipped; 0: off, as in Stable Diffusion 1.x; see MiniSDConfig.unet_pool_heads)")
+                        "(default 4, as shipped; 0: off, as in Stable Diffusion 1.x; see the model card)")
     p.add_argument("--time-scale-shift", choices=("default", "scale_shift"),
                    help="how the U-Net's ResNet blocks take the timestep embedding (default scale_shift, as shipped; "
-                        "'default' is Stable Diffusion 1.x's; see MiniSDConfig.unet_time_scale_shift)")
+                        "'default' is Stable Diffusion 1.x's; see the model card)")
     p.add_argument("--cross-attention-16", action=argparse.BooleanOptionalAction,
                    help="cross-attention at the 16x16 level's down block as well as at 8x8 (default: on, as shipped; "
-                        "--no-cross-attention-16 gives it to the 8x8 level only; see MiniSDConfig.unet_down)")
+                        "--no-cross-attention-16 gives it to the 8x8 level only; see the model card)")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction,
                    help="train in bfloat16 autocast where the hardware supports it (default: on, as the shipped "
                         "model was trained; --no-bf16 trains in float32)")

@@ -102,3 +102,35 @@ def test_the_loop_leaves_the_model_in_eval_mode_and_returns_its_generator(tmp_pa
     assert not model.training and torch.equal(torch.randn(5, generator=gen), torch.randn(5, generator=want))
     assert elapsed() >= 0 and not (tmp_path / "tiny.ckpt").exists()  # fewer steps than checkpoint_every
     assert np.loadtxt(tmp_path / "tiny_loss.csv", delimiter=",", skiprows=1).shape == (3,)  # step 0 only
+
+
+def _unet_work_dir(work, snapshot: bool) -> MiniSDConfig:
+    """A work folder with the shipped tokenizer, text encoder and autoencoder and 8 drawn cats, for 2 U-Net
+    steps of batch 4 from random weights, a checkpoint after each."""
+    import json
+
+    from course_utils.minisd import data as D
+    from course_utils.minisd.config import MODEL_DIR
+
+    work.mkdir()
+    for part, shipped in (("tokenizer", "tokenizer"), ("clip", "text_encoder"), ("vae", "vae")):
+        (work / part).symlink_to(MODEL_DIR / shipped)
+    imgs, specs = D.make_dataset(8, seed=1)
+    np.savez(work / "data.npz", images=imgs, specs=json.dumps([s.as_dict() for s in specs]))
+    cfg, _ = T.parse_args(["--work-dir", str(work), "--unet-steps", "2", *(["--snapshot"] if snapshot else [])])
+    cfg.unet_batch, cfg.checkpoint_every = 4, 1
+    return cfg
+
+
+def test_the_snapshot_flag_saves_the_moving_average_and_leaves_training_alone(tmp_path):
+    from diffusers import UNet2DConditionModel
+
+    assert not T.parse_args([])[0].unet_snapshot
+    with_snapshot = T.stage_unet(_unet_work_dir(tmp_path / "a", snapshot=True))
+    without = T.stage_unet(_unet_work_dir(tmp_path / "b", snapshot=False))
+    assert not (tmp_path / "b" / "unet_snapshot").exists()
+    final = UNet2DConditionModel.from_pretrained(with_snapshot).state_dict()
+    snap = UNet2DConditionModel.from_pretrained(tmp_path / "a" / "unet_snapshot").state_dict()  # after step 2
+    plain = UNet2DConditionModel.from_pretrained(without).state_dict()
+    assert all(torch.equal(final[k], snap[k]) and torch.equal(final[k], plain[k]) for k in final)
+    assert (tmp_path / "a" / "unet.ckpt").exists()

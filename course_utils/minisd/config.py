@@ -91,6 +91,7 @@ class MiniSDConfig:
     # Cap of the decay of the weights' exponential moving average (EMA), which is what is shipped; the decay
     # warms up as (1 + step) / (10 + step) below it (ema.UNetEMA).
     ema_decay: float = 0.999
+    unet_snapshot: bool = False  # at every checkpoint, also save the EMA weights so far as <stage>_snapshot/
     unet_snr_gamma: float = 0.0  # Min-SNR loss weighting (Hang et al. 2023, e.g. 5); 0 = the plain DDPM loss
     # An optional second stage (`unet_portraits`, e.g. `--portrait-steps 1500`): the U-Net trained further from
     # the first stage's EMA weights with close-ups of faces as a `portrait_share` of every batch. 0 = off.

@@ -622,7 +622,7 @@ def _train_unet(cfg: MiniSDConfig, name: str, *, init_from: Path | None, vae_nam
     ema = UNetEMA(unet.parameters(), decay=cfg.ema_decay)
 
     def snapshot() -> None:  # the EMA weights so far, for `--from-snapshot`
-        if os.environ.get("MINISD_SNAPSHOT"):
+        if cfg.unet_snapshot:
             ema.store(unet.parameters())
             ema.copy_to(unet.parameters())
             unet.save_pretrained(cfg.work_dir / f"{name}_snapshot", safe_serialization=True)
@@ -701,8 +701,19 @@ def _stage_unet_lcm(cfg: MiniSDConfig):
     return stage_unet_lcm(cfg)
 
 
-def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
-    """The command line as a config (defaults: `MiniSDConfig`) and the remaining choices (stages, ...)."""
+# Options that set a MiniSDConfig field when given: option -> field. Those in _IF_NONZERO are ignored when 0 (as
+# the defaults), those in _AT_LEAST_0 must not be negative.
+_FIELDS = {"work_dir": "work_dir", "out_dir": "out_dir", "unet_steps": "unet_steps", "vae_steps": "vae_steps",
+           "vae_batch": "vae_batch", "vae_photo_steps": "vae_photo_steps", "portrait_steps": "portrait_steps",
+           "lcm_steps": "lcm_steps", "vae_photo_decoder": "vae_photo_decoder", "vae_photo_ssim": "vae_photo_ssim",
+           "vae_anchor": "vae_anchor_weight", "vae_keep_decoder": "vae_keep_decoder", "snr_gamma": "unet_snr_gamma",
+           "fur_drop": "caption_fur_drop", "pool_heads": "unet_pool_heads", "time_scale_shift": "unet_time_scale_shift",
+           "bf16": "bf16", "snapshot": "unet_snapshot"}
+_IF_NONZERO = ("unet_steps", "vae_steps", "vae_batch", "vae_photo_steps", "portrait_steps")
+_AT_LEAST_0 = ("lcm_steps", "vae_photo_ssim", "vae_anchor", "vae_keep_decoder")
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stage", choices=STAGES, action="append", help="run only these stages")
     p.add_argument("--work-dir", type=Path,
@@ -715,6 +726,12 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--vae-steps", type=int, help="override the number of VAE steps")
     p.add_argument("--vae-batch", type=int, help="override the VAE's batch size")
     p.add_argument("--vae-photo-steps", type=int, help="override the number of steps of the vae_photos stage")
+    _recipe_options(p)
+    return p
+
+
+def _recipe_options(p: argparse.ArgumentParser) -> None:
+    """The options that change what is trained (the shipped recipe is every default)."""
     p.add_argument("--vae-photo-decoder", action=argparse.BooleanOptionalAction,
                    help="train the decoder too in the vae_photos stage (default: off, as shipped; see "
                         "the model card for what it measured)")
@@ -744,51 +761,29 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--init-unet", type=Path,
                    help="start the U-Net from these weights (a diffusers unet folder, e.g. the shipped model's) "
                         "to train it further; use a fresh --work-dir or delete unet* in it")
+    p.add_argument("--snapshot", action=argparse.BooleanOptionalAction,
+                   help="at every checkpoint, also save the U-Net's moving average so far as <stage>_snapshot/ "
+                        "(default: off)")
     p.add_argument("--from-snapshot", action="store_true",
-                   help="export the U-Net's latest checkpoint snapshot (needs MINISD_SNAPSHOT=1 while training)")
+                   help="export the U-Net's latest checkpoint snapshot (needs --snapshot while training)")
+
+
+def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
+    """The command line as a config (defaults: `MiniSDConfig`) and the remaining choices (stages, ...)."""
+    p = _parser()
     a = p.parse_args(argv)
     cfg = MiniSDConfig()
-    if a.work_dir:
-        cfg.work_dir = a.work_dir
-    if a.out_dir:
-        cfg.out_dir = a.out_dir
-    if a.unet_steps:
-        cfg.unet_steps = a.unet_steps
-    if a.vae_steps:
-        cfg.vae_steps = a.vae_steps
-    if a.vae_batch:
-        cfg.vae_batch = a.vae_batch
-    if a.vae_photo_steps:
-        cfg.vae_photo_steps = a.vae_photo_steps
-    if a.portrait_steps:
-        cfg.portrait_steps = a.portrait_steps
-    if a.lcm_steps is not None:
-        if a.lcm_steps < 0:
-            p.error(f"--lcm-steps must be at least 0, not {a.lcm_steps}")
-        cfg.lcm_steps = a.lcm_steps
-    if a.vae_photo_decoder is not None:
-        cfg.vae_photo_decoder = a.vae_photo_decoder
-    for opt, field in (("vae_photo_ssim", "vae_photo_ssim"), ("vae_anchor", "vae_anchor_weight"),
-                       ("vae_keep_decoder", "vae_keep_decoder")):
+    for opt, field in _FIELDS.items():
         value = getattr(a, opt)
-        if value is not None:
-            if value < 0:
-                p.error(f"--{opt.replace('_', '-')} must be at least 0, not {value}")
-            setattr(cfg, field, value)
-    if a.snr_gamma is not None:
-        cfg.unet_snr_gamma = a.snr_gamma
-    if a.fur_drop is not None:
-        if not 0 <= a.fur_drop < 1:
-            p.error(f"--fur-drop must be at least 0 and below 1, not {a.fur_drop}")
-        cfg.caption_fur_drop = a.fur_drop
-    if a.pool_heads is not None:
-        cfg.unet_pool_heads = a.pool_heads
-    if a.time_scale_shift:
-        cfg.unet_time_scale_shift = a.time_scale_shift
+        if value is None or (opt in _IF_NONZERO and not value):
+            continue
+        if opt in _AT_LEAST_0 and value < 0:
+            p.error(f"--{opt.replace('_', '-')} must be at least 0, not {value}")
+        if opt == "fur_drop" and not 0 <= value < 1:
+            p.error(f"--fur-drop must be at least 0 and below 1, not {value}")
+        setattr(cfg, field, value)
     if a.cross_attention_16 is not None:
         cfg.unet_down = ("CrossAttnDownBlock2D" if a.cross_attention_16 else "DownBlock2D", "CrossAttnDownBlock2D")
-    if a.bf16 is not None:
-        cfg.bf16 = a.bf16
     return cfg, a
 
 

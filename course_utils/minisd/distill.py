@@ -29,12 +29,10 @@ with ``guidance_scale=1``. Taught in: chapter 7 (why a distilled model needs so 
 from __future__ import annotations
 
 import copy
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from course_utils.diffusion import ddim_step, predict_x0, q_sample
 
@@ -56,6 +54,62 @@ def boundary_scalings(t: torch.Tensor, sigma_data: float = 0.5, scaling: float =
     """c_skip(t) and c_out(t) of LCMScheduler: f(x, t) = c_skip·x + c_out·x̂₀, with f(x, 0) = x."""
     s = t.float() * scaling
     return sigma_data ** 2 / (s ** 2 + sigma_data ** 2), s / (s ** 2 + sigma_data ** 2) ** 0.5
+
+
+def _consistency_loss(cfg: MiniSDConfig, student, teacher, target, text_encoder, tok, lat: torch.Tensor, specs,
+                      dev):
+    """The distillation's loss function: the student's jump to x0 from t_{n+k} against the target's from where
+    one guided DDIM step of the teacher leads (pseudo-Huber distance, as in LCM, c = 0.001)."""
+    from . import train as T
+
+    abar = T.build_scheduler(cfg, "ddpm").alphas_cumprod.to(dev)
+    k = cfg.num_train_timesteps // cfg.lcm_grid
+    grid = torch.arange(1, cfg.lcm_grid + 1, device=dev) * k - 1  # 19, 39, ..., 999 (LCMScheduler's grid)
+    with torch.no_grad():
+        empty = text_encoder(T._tokenize(tok, [""]).to(dev)).last_hidden_state
+
+    def jump(x, eps, t):  # f(x, t) = c_skip·x + c_out·x̂₀, x̂₀ from the predicted noise
+        c_skip, c_out = (v.view(-1, 1, 1, 1) for v in boundary_scalings(t))
+        return c_skip * x + c_out * predict_x0(x, eps, t, abar)
+
+    def loss_fn(rng, gen):
+        cond, x0, noise, n = _lcm_batch(cfg, text_encoder, tok, lat, specs, dev, rng, gen)
+        t_start, t_end = grid[n], grid[n - 1]
+        x_start = q_sample(x0, t_start, noise, abar)  # chapter 2's closed-form noising
+        with T._autocast(cfg, dev):
+            eps = student(x_start, t_start, cond).sample.float()
+        pred = jump(x_start, eps, t_start)  # the student's jump to x0 from t_{n+k}
+        with torch.no_grad(), T._autocast(cfg, dev):
+            # one guided DDIM step of the teacher, t_{n+k} -> t_n
+            both = teacher(torch.cat([x_start, x_start]), torch.cat([t_start, t_start]),
+                           torch.cat([cond, empty.expand(len(x0), -1, -1)])).sample.float()
+            eps_c, eps_u = both.chunk(2)
+            x_end, _ = ddim_step(x_start, eps_u + cfg.lcm_guidance * (eps_c - eps_u), t_start, t_end, abar)
+            want = jump(x_end, target(x_end, t_end, cond).sample.float(), t_end)  # the target's jump from there
+        return (torch.sqrt((pred - want) ** 2 + 1e-6) - 1e-3).mean()
+
+    return loss_fn
+
+
+def _lcm_batch(cfg: MiniSDConfig, text_encoder, tok, lat: torch.Tensor, specs, dev, rng, gen):
+    """Captions (a share of them another picture's), latents, noise and grid indices n for one step."""
+    from . import train as T
+
+    idx = rng.integers(0, len(specs), cfg.lcm_batch)
+    # a share of captions describe another picture: the teacher's path then leads from this noisy latent
+    # to that caption, and the student learns to follow the words more than the noise it starts from
+    cap_idx = idx
+    if cfg.lcm_shuffle:
+        cap_idx = np.where(rng.random(len(idx)) < cfg.lcm_shuffle, rng.integers(0, len(specs), len(idx)), idx)
+    caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop, fur_drop_p=cfg.caption_fur_drop)
+            for i in cap_idx]
+    with torch.no_grad(), T._autocast(cfg, dev):
+        cond = text_encoder(T._tokenize(tok, caps).to(dev)).last_hidden_state.float()
+    m, s = lat[idx, 0], lat[idx, 1]
+    x0 = (m + s * torch.randn(m.shape, generator=gen)).to(dev)
+    noise = torch.randn(x0.shape, generator=gen).to(dev)
+    n = torch.randint(1, cfg.lcm_grid, (len(idx),), generator=gen).to(dev)  # t_{n+k} above t_n >= 19
+    return cond, x0, noise, n
 
 
 def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
@@ -81,78 +135,18 @@ def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
         vae = AutoencoderKL.from_pretrained(cfg.work_dir / "vae_photos").to(dev).eval()
     lat = T._encode_all(cfg, vae, images, dev, name="latents_vae_photos")
     teacher = UNet2DConditionModel.from_pretrained(cfg.work_dir / "unet").to(dev).eval().requires_grad_(False)
-    student = copy.deepcopy(teacher).train().requires_grad_(True)
+    student = copy.deepcopy(teacher).requires_grad_(True)
     target = copy.deepcopy(teacher)
-    sched = T.build_scheduler(cfg, "ddpm")
-    abar = sched.alphas_cumprod.to(dev)
-    k = cfg.num_train_timesteps // cfg.lcm_grid
-    grid = torch.arange(1, cfg.lcm_grid + 1, device=dev) * k - 1  # 19, 39, ..., 999 (LCMScheduler's grid)
-    with torch.no_grad():
-        empty = text_encoder(T._tokenize(tok, [""]).to(dev)).last_hidden_state
-    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lcm_lr, weight_decay=0.0)
-    ck_path = cfg.work_dir / "unet_lcm.ckpt"
-    ck = T._load_ckpt(ck_path)
-    start, seconds = 0, 0.0
-    if ck:
-        student.load_state_dict(ck["model"]), target.load_state_dict(ck["target"]), opt.load_state_dict(ck["opt"])
-        start, seconds = ck["step"], ck["seconds"]
-    log = T._LossLog(cfg.work_dir / "unet_lcm_loss.csv", resume=ck is not None)
-    rng = np.random.default_rng(cfg.seed + 21 + start)
-    gen = torch.Generator().manual_seed(cfg.seed + 21 + start)
-    g = cfg.lcm_guidance
-    running = None
-    bar = tqdm(range(start, cfg.lcm_steps), initial=start, total=cfg.lcm_steps, desc="unet_lcm")
-    for step in bar:
-        idx = rng.integers(0, len(specs), cfg.lcm_batch)
-        # a share of captions describe another picture: the teacher's path then leads from this noisy latent
-        # to that caption, and the student learns to follow the words more than the noise it starts from
-        cap_idx = idx
-        if cfg.lcm_shuffle:
-            cap_idx = np.where(rng.random(len(idx)) < cfg.lcm_shuffle, rng.integers(0, len(specs), len(idx)), idx)
-        caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop, fur_drop_p=cfg.caption_fur_drop)
-                for i in cap_idx]
-        with torch.no_grad(), T._autocast(cfg, dev):
-            cond = text_encoder(T._tokenize(tok, caps).to(dev)).last_hidden_state.float()
-        m, s = lat[idx, 0], lat[idx, 1]
-        x0 = (m + s * torch.randn(m.shape, generator=gen)).to(dev)
-        noise = torch.randn(x0.shape, generator=gen).to(dev)
-        n = torch.randint(1, cfg.lcm_grid, (len(idx),), generator=gen).to(dev)  # t_{n+k} above t_n >= 19
-        t_start, t_end = grid[n], grid[n - 1]
-        x_start = q_sample(x0, t_start, noise, abar)  # chapter 2's closed-form noising
-        # the student's jump to x0 from t_{n+k}
-        cs, co = (v.view(-1, 1, 1, 1) for v in boundary_scalings(t_start))
-        for group in opt.param_groups:
-            group["lr"] = T._lr(step, cfg.lcm_steps, cfg.lcm_lr, warmup=100)
-        with T._autocast(cfg, dev):
-            eps = student(x_start, t_start, cond).sample.float()
-        pred = cs * x_start + co * predict_x0(x_start, eps, t_start, abar)
-        with torch.no_grad(), T._autocast(cfg, dev):
-            # one guided DDIM step of the teacher, t_{n+k} -> t_n
-            both = teacher(torch.cat([x_start, x_start]), torch.cat([t_start, t_start]),
-                           torch.cat([cond, empty.expand(len(idx), -1, -1)])).sample.float()
-            eps_c, eps_u = both.chunk(2)
-            eps_g = eps_u + g * (eps_c - eps_u)
-            x_end, _ = ddim_step(x_start, eps_g, t_start, t_end, abar)
-            # the target's jump to x0 from there
-            ct_s, ct_o = (v.view(-1, 1, 1, 1) for v in boundary_scalings(t_end))
-            eps_t = target(x_end, t_end, cond).sample.float()
-            want = ct_s * x_end + ct_o * predict_x0(x_end, eps_t, t_end, abar)
-        # pseudo-Huber distance, as in LCM (c = 0.001)
-        loss = (torch.sqrt((pred - want) ** 2 + 1e-6) - 1e-3).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(student.parameters(), 1.0)
-        opt.step()
+
+    def target_step(step: int) -> None:  # the target: an exponential moving average of the student
         with torch.no_grad():
             for pt, p in zip(target.parameters(), student.parameters()):
                 pt.lerp_(p, 1 - cfg.lcm_target_decay)
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        if step % 25 == 0:
-            log.write(step, loss.item(), seconds)
-            bar.set_postfix(loss=f"{running:.4f}")
-        if (step + 1) % cfg.checkpoint_every == 0:
-            T._save_ckpt(ck_path, model=student.state_dict(), target=target.state_dict(), opt=opt.state_dict(),
-                         step=step + 1, seconds=seconds + time.perf_counter() - log.t0)
+
+    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lcm_lr, weight_decay=0.0)
+    loss_fn = _consistency_loss(cfg, student, teacher, target, text_encoder, tok, lat, specs, dev)
+    _, elapsed = T._train(cfg, "unet_lcm", student, opt, loss_fn, steps=cfg.lcm_steps, lr=cfg.lcm_lr, warmup=100,
+                          seeds=(cfg.seed + 21, cfg.seed + 21), state={"target": target}, after_step=target_step)
     target.eval().cpu().save_pretrained(out, safe_serialization=True)
-    T._write_timing(cfg, "unet_lcm", seconds + time.perf_counter() - log.t0)
+    T._write_timing(cfg, "unet_lcm", elapsed())
     return out

@@ -58,48 +58,49 @@ def _truth(spec: D.CatSpec) -> dict:
     return t
 
 
-def evaluate(n_seen: int = 192, n_held: int = 96, quick: bool = False) -> dict:
-    from course_utils.models import load_pipeline
+def _both_judges(judge, imgs: list[Image.Image], truths: list[dict]) -> dict:
+    """How often the pixel rules and the tiny CLIP read `imgs` as `truths` say (in percent)."""
+    return {"pixels": _rates([Mx.classify_pixels(i) for i in imgs], truths),
+            "clip": _rates(judge.classify(imgs, truths), truths)}
 
-    if quick:
-        n_seen, n_held = 16, 8
-    pipe = load_pipeline("embedded", verbose=False)
-    judge = Mx.ClipJudge.load(MODEL_DIR)
-    res: dict = {"settings": {"steps": 20, "guidance": 7.5, "n_seen": n_seen, "n_held_out": n_held}}
 
-    # 0. the judges on the generator's own pictures, where the truth is known, for seen and held-out
-    # combinations: a judge that misreads the real thing caps what it can report of the model
+def _prompt_set(n: int, held: bool) -> tuple[list[str], list[dict]]:
+    """The adherence prompts (seen or held-out combinations) and what each asks for."""
+    specs = _specs(n, held, seed=11 if not held else 12)
+    return [D.prompt_for(s.fur, s.background, s.style) for s in specs], [_truth(s) for s in specs]
+
+
+def _judges_on_real(res: dict, pipe, judge, n_seen: int, n_held: int) -> None:
+    """The judges on the generator's own pictures, where the truth is known, for seen and held-out
+    combinations: a judge that misreads the real thing caps what it can report of the model."""
     for name, held, n, seed in (("", False, n_seen, 777), ("_held_out", True, n_held, 778)):
         imgs, _, specs = D.sample(n, seed=seed, held_out=held)
         truths = [_truth(s) for s in specs]
-        res[f"judge_on_real{name}"] = {"pixels": _rates([Mx.classify_pixels(i) for i in imgs], truths),
-                                       "clip": _rates(judge.classify(imgs, truths), truths)}
+        res[f"judge_on_real{name}"] = _both_judges(judge, imgs, truths)
         # ... and on the same pictures after a trip through the VAE: every generated picture is
         # decoded by it, so this is the most the U-Net can reach (the VAE softens sprite pixels and
         # screentone)
-        trips = _vae_round_trip(pipe, imgs)
-        res[f"judge_on_vae_round_trip{name}"] = {
-            "pixels": _rates([Mx.classify_pixels(i) for i in trips], truths),
-            "clip": _rates(judge.classify(trips, truths), truths)}
+        res[f"judge_on_vae_round_trip{name}"] = _both_judges(judge, _vae_round_trip(pipe, imgs), truths)
 
-    # 1. prompt adherence, seen and held-out combinations, and guidance 1.0 against 7.5
+
+def _adherence(res: dict, pipe, judge, n_seen: int, n_held: int) -> None:
+    """Prompt adherence, seen and held-out combinations, and guidance 1.0 against 7.5."""
     for name, held, n in (("seen", False, n_seen), ("held_out", True, n_held)):
-        specs = _specs(n, held, seed=11 if not held else 12)
-        prompts = [D.prompt_for(s.fur, s.background, s.style) for s in specs]
-        truths = [_truth(s) for s in specs]
+        prompts, truths = _prompt_set(n, held)
         for g in (7.5, 1.0):
             imgs = _generate(pipe, prompts, list(range(n)), guidance=g)
-            res[f"adherence_{name}_g{g}"] = {"pixels": _rates([Mx.classify_pixels(i) for i in imgs], truths),
-                                             "clip": _rates(judge.classify(imgs, truths), truths)}
+            res[f"adherence_{name}_g{g}"] = _both_judges(judge, imgs, truths)
             if name == "seen" and g == 7.5:
                 _samples_grid(pipe)
 
-    # 2. image-to-image: generator pictures redrawn in another style at strength 0.3 and 0.9
+
+def _image_to_image(pipe, n: int) -> dict:
+    """Generator pictures redrawn in another style at strength 0.3 and 0.9: how much they change, and how
+    often the pixel rules read the input's style or the prompt's."""
     from course_utils.generate import image_to_image
 
     rng = np.random.default_rng(5)
-    n_i2i = 8 if quick else 32
-    src_specs = [D.random_spec(rng, held_out=False, pattern="solid") for _ in range(n_i2i)]
+    src_specs = [D.random_spec(rng, held_out=False, pattern="solid") for _ in range(n)]
     i2i = {}
     for strength in (0.3, 0.9):
         close, kept, took = [], [], []
@@ -116,8 +117,34 @@ def evaluate(n_seen: int = 192, n_held: int = 96, quick: bool = False) -> dict:
         i2i[str(strength)] = {"mean_abs_pixel_change": float(np.mean(close)),
                               "kept_input_style_pct": 100 * float(np.mean(kept)),
                               "took_prompt_style_pct": 100 * float(np.mean(took))}
-    res["image_to_image"] = i2i
+    return i2i
 
+
+def _fast_adherence(fast, judge, n_seen: int, n_held: int) -> dict:
+    """The few-step student (distill.py) on the adherence prompts and seeds, without guidance (it has it built
+    in), at each of FAST_STEPS."""
+    res = {}
+    for steps in FAST_STEPS:
+        row = {}
+        for name, held, n in (("seen", False, n_seen), ("held_out", True, n_held)):
+            prompts, truths = _prompt_set(n, held)
+            row[name] = _both_judges(judge, _generate(fast, prompts, list(range(n)), guidance=1.0, steps=steps),
+                                     truths)
+        res[str(steps)] = row
+    return res
+
+
+def evaluate(n_seen: int = 192, n_held: int = 96, quick: bool = False) -> dict:
+    from course_utils.models import load_pipeline
+
+    if quick:
+        n_seen, n_held = 16, 8
+    pipe = load_pipeline("embedded", verbose=False)
+    judge = Mx.ClipJudge.load(MODEL_DIR)
+    res: dict = {"settings": {"steps": 20, "guidance": 7.5, "n_seen": n_seen, "n_held_out": n_held}}
+    _judges_on_real(res, pipe, judge, n_seen, n_held)  # 0. the judges themselves
+    _adherence(res, pipe, judge, n_seen, n_held)  # 1. prompt adherence
+    res["image_to_image"] = _image_to_image(pipe, 8 if quick else 32)  # 2. image-to-image
     # 3. photos: what the autoencoder keeps of a real photo, and image-to-image's trade-off on them
     res["photo_round_trip"] = photo_round_trip(pipe)
     res["drawn_round_trip"] = drawn_round_trip(pipe, n=32 if quick else 192)
@@ -125,24 +152,11 @@ def evaluate(n_seen: int = 192, n_held: int = 96, quick: bool = False) -> dict:
                                                  sizes=(64,) if quick else (64, 128))
     if not quick:
         _photo_grid(pipe, res)
-
-    # 5. the few-step student (distill.py), on the same prompts and seeds, without guidance (it has it built in)
-    fast = load_fast()
+    fast = load_fast()  # 5. the few-step student
     if fast is not None:
-        res["fast"] = {}
-        for steps in FAST_STEPS:
-            row = {}
-            for name, held, n in (("seen", False, n_seen), ("held_out", True, n_held)):
-                specs = _specs(n, held, seed=11 if not held else 12)
-                prompts = [D.prompt_for(s.fur, s.background, s.style) for s in specs]
-                truths = [_truth(s) for s in specs]
-                imgs = _generate(fast, prompts, list(range(n)), guidance=1.0, steps=steps)
-                row[name] = {"pixels": _rates([Mx.classify_pixels(i) for i in imgs], truths),
-                             "clip": _rates(judge.classify(imgs, truths), truths)}
-            res["fast"][str(steps)] = row
+        res["fast"] = _fast_adherence(fast, judge, n_seen, n_held)
         if not quick:
             _fast_grid(pipe, fast)
-
     # 4. reproducibility: the same seed gives the same bytes
     a = _generate(pipe, ["a ginger cat in manga style on a blue background"], [42], 7.5)[0]
     b = _generate(pipe, ["a ginger cat in manga style on a blue background"], [42], 7.5)[0]

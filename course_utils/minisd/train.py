@@ -21,6 +21,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from multiprocessing import Pool
 from pathlib import Path
 
@@ -28,6 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
+
+from course_utils.diffusion import q_sample
 
 from . import data as D
 from .config import MiniSDConfig
@@ -76,24 +79,65 @@ class _LossLog:
         self.f.flush()
 
 
-def _resume(cfg: MiniSDConfig, name: str, model, opt):
-    """Load ``<name>.ckpt`` into `model` and `opt` if a checkpoint is there; open the loss log.
-    Returns ``(checkpoint path, first step, seconds already trained, loss log)``."""
-    ck_path = cfg.work_dir / f"{name}.ckpt"
-    ck = _load_ckpt(ck_path)
-    start, seconds = 0, 0.0
-    if ck:
-        model.load_state_dict(ck["model"]), opt.load_state_dict(ck["opt"])
-        start, seconds = ck["step"], ck["seconds"]
-    return ck_path, start, seconds, _LossLog(cfg.work_dir / f"{name}_loss.csv", resume=ck is not None)
-
-
 def _lr(step: int, total: int, base: float, warmup: int = 200) -> float:
     """Linear warm-up, then cosine decay to 10 % of the base rate."""
     if step < warmup:
         return base * (step + 1) / warmup
     p = (step - warmup) / max(1, total - warmup)
     return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+def _train(cfg: MiniSDConfig, name: str, model: torch.nn.Module, opt: torch.optim.Optimizer,
+           loss_fn: Callable[[np.random.Generator, torch.Generator], torch.Tensor], *, steps: int, lr: float,
+           warmup: int = 200, seeds: tuple[int, int] = (0, 0), state: dict | None = None,
+           after_step: Callable[[int], None] | None = None, on_checkpoint: Callable[[], None] | None = None):
+    """The training loop every stage shares: `steps` optimiser steps of ``loss_fn(rng, gen)``.
+
+    Resumes from ``<name>.ckpt`` (the model, the optimiser and every object in `state`, e.g. an EMA), sets the
+    learning rate by `_lr`, clips the gradient norm to 1, calls ``after_step(step)`` after each update, logs
+    the loss every 25 steps to ``<name>_loss.csv`` and checkpoints every ``cfg.checkpoint_every`` steps
+    (then calls `on_checkpoint`). `rng` (NumPy) and `gen` (torch) are seeded `seeds`; a checkpoint keeps
+    their states, so a resumed run draws what an uninterrupted one would (one written before it did is resumed
+    with ``seeds + start``, start being its step). Returns `gen` and a function giving the seconds trained so
+    far (those before a resume included), for `_write_timing`; the model is left in eval mode."""
+    state = {"model": model, "opt": opt, **(state or {})}
+    ck_path = cfg.work_dir / f"{name}.ckpt"
+    ck = _load_ckpt(ck_path)
+    start, seconds = (ck["step"], ck["seconds"]) if ck else (0, 0.0)
+    for key, obj in state.items() if ck else ():
+        obj.load_state_dict(ck[key])
+    log = _LossLog(cfg.work_dir / f"{name}_loss.csv", resume=ck is not None)
+    elapsed = lambda: seconds + time.perf_counter() - log.t0  # noqa: E731
+    rng, gen = np.random.default_rng(seeds[0] + start), torch.Generator().manual_seed(seeds[1] + start)
+    if ck and "rng" in ck:
+        rng.bit_generator.state = ck["rng"]
+        gen.set_state(ck["gen"])
+    params = [p for group in opt.param_groups for p in group["params"]]
+    model.train()
+    running = None
+    bar = tqdm(range(start, steps), initial=start, total=steps, desc=name)
+    for step in bar:
+        for group in opt.param_groups:
+            group["lr"] = _lr(step, steps, lr, warmup=warmup)
+        loss = loss_fn(rng, gen)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if after_step is not None:
+            after_step(step)
+        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
+        if step % 25 == 0:
+            log.write(step, loss.item(), seconds)
+            bar.set_postfix(loss=f"{running:.4f}")
+        if (step + 1) % cfg.checkpoint_every == 0:
+            _save_ckpt(ck_path, step=step + 1, seconds=elapsed(), rng=rng.bit_generator.state, gen=gen.get_state(),
+                       **{k: v.state_dict() for k, v in state.items()})
+            if on_checkpoint is not None:
+                on_checkpoint()
+    log.f.close()
+    model.eval()
+    return gen, elapsed
 
 
 def _render_chunk(args):
@@ -204,8 +248,8 @@ def build_clip(cfg: MiniSDConfig, tok):
     return CLIPModel(config)
 
 
-def _contrastive_loss(model, tok, images: np.ndarray, specs, rng: np.random.Generator, cfg: MiniSDConfig,
-                      dev: torch.device) -> torch.Tensor:
+def _contrastive_loss(cfg: MiniSDConfig, model, tok, images: np.ndarray, specs, dev: torch.device,
+                      rng: np.random.Generator) -> torch.Tensor:
     """CLIP's contrastive loss on a random batch of pictures, each with a freshly written caption."""
     idx = rng.integers(0, len(images), cfg.clip_batch)
     caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop / 2) for i in idx]
@@ -222,25 +266,12 @@ def stage_clip(cfg: MiniSDConfig) -> Path:
     images, specs = load_data(cfg)
     model = build_clip(cfg, tok).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.clip_lr, weight_decay=0.05)
-    ck_path, start, seconds, log = _resume(cfg, "clip", model, opt)
-    rng = np.random.default_rng(cfg.seed + 1 + start)
-    model.train()
-    for step in tqdm(range(start, cfg.clip_steps), initial=start, total=cfg.clip_steps, desc="clip"):
-        for g in opt.param_groups:
-            g["lr"] = _lr(step, cfg.clip_steps, cfg.clip_lr)
-        loss = _contrastive_loss(model, tok, images, specs, rng, cfg, dev)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        if step % 25 == 0:
-            log.write(step, loss.item(), seconds)
-        if (step + 1) % cfg.checkpoint_every == 0:
-            _save_ckpt(ck_path, model=model.state_dict(), opt=opt.state_dict(), step=step + 1,
-                       seconds=seconds + time.perf_counter() - log.t0)
-    model.eval().cpu().save_pretrained(out, safe_serialization=True)
+    _, elapsed = _train(cfg, "clip", model, opt,
+                        lambda rng, gen: _contrastive_loss(cfg, model, tok, images, specs, dev, rng),
+                        steps=cfg.clip_steps, lr=cfg.clip_lr, seeds=(cfg.seed + 1, 0))
+    model.cpu().save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
-    _write_timing(cfg, "clip", seconds + time.perf_counter() - log.t0)
+    _write_timing(cfg, "clip", elapsed())
     return out
 
 
@@ -252,7 +283,8 @@ def stage_judge(cfg: MiniSDConfig) -> Path:
     only, and CLIP's text tower (the pipeline's text encoder) is frozen here. Only the image tower and
     its projection, which score pictures and condition nothing, learn what a held-out picture looks
     like: a judge that misreads a real ginger sprite cannot tell whether the model drew one. A few
-    minutes long, so it has no checkpoints: an interrupted run starts the stage again.
+    minutes long (fewer steps than `checkpoint_every`), so it writes no checkpoint: an interrupted run
+    starts the stage again. Its time includes drawing its pictures.
     """
     from transformers import CLIPModel
 
@@ -268,22 +300,10 @@ def stage_judge(cfg: MiniSDConfig) -> Path:
     model = CLIPModel.from_pretrained(cfg.work_dir / "clip").to(dev)
     for p in (*model.text_model.parameters(), *model.text_projection.parameters(), model.logit_scale):
         p.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.judge_lr, weight_decay=0.05)
-    log = _LossLog(cfg.work_dir / "judge_loss.csv", resume=False)
-    rng = np.random.default_rng(cfg.seed + 3)
-    model.train()
-    for step in tqdm(range(cfg.judge_steps), desc="judge"):
-        for g in opt.param_groups:
-            g["lr"] = _lr(step, cfg.judge_steps, cfg.judge_lr, warmup=50)
-        loss = _contrastive_loss(model, tok, images, specs, rng, cfg, dev)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        opt.step()
-        if step % 25 == 0:
-            log.write(step, loss.item(), 0.0)
-    model.eval().cpu().save_pretrained(out, safe_serialization=True)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.judge_lr, weight_decay=0.05)
+    _train(cfg, "judge", model, opt, lambda rng, gen: _contrastive_loss(cfg, model, tok, images, specs, dev, rng),
+           steps=cfg.judge_steps, lr=cfg.judge_lr, warmup=50, seeds=(cfg.seed + 3, 0))
+    model.cpu().save_pretrained(out, safe_serialization=True)
     _write_timing(cfg, "judge", time.perf_counter() - t0)
     return out
 
@@ -316,10 +336,10 @@ def grey_ssim_loss(a: torch.Tensor, b: torch.Tensor, window: int = 7) -> torch.T
     return 1 - ssim.mean()
 
 
-def _vae_step(cfg: MiniSDConfig, vae, x: torch.Tensor, gen: torch.Generator, dev, opt, params, *,
-              ssim_weight: float = 0.0, anchor: torch.Tensor | None = None,
+def _vae_loss(cfg: MiniSDConfig, vae, x: torch.Tensor, gen: torch.Generator, dev, *, ssim_weight: float = 0.0,
+              anchor: torch.Tensor | None = None,
               keep: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-    """One optimiser step of the autoencoder on pixels `x` (a sample of the posterior is decoded).
+    """The autoencoder's loss on pixels `x` (a sample of the posterior is decoded).
     `anchor`: latents (posterior means) the first ``len(anchor)`` pictures must keep, weighted by
     ``cfg.vae_anchor_weight`` in the U-Net's units (scaled latents). `keep`: latents and the pictures the
     decoder must still draw from them, weighted by ``cfg.vae_keep_decoder``."""
@@ -339,10 +359,6 @@ def _vae_step(cfg: MiniSDConfig, vae, x: torch.Tensor, gen: torch.Generator, dev
         with _autocast(cfg, dev):
             drawn = vae.decode(z).sample.float()
         loss = loss + cfg.vae_keep_decoder * F.l1_loss(drawn, target)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
-    opt.step()
     return loss
 
 
@@ -354,29 +370,46 @@ def stage_vae(cfg: MiniSDConfig) -> Path:
     images, _ = load_data(cfg)
     vae = build_vae(cfg).to(dev)
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.vae_lr, weight_decay=0.0)
-    ck_path, start, seconds, log = _resume(cfg, "vae", vae, opt)
-    gen = torch.Generator().manual_seed(cfg.seed + start)
-    rng = np.random.default_rng(cfg.seed + 2 + start)
-    vae.train()
-    for step in tqdm(range(start, cfg.vae_steps), initial=start, total=cfg.vae_steps, desc="vae"):
+
+    def loss_fn(rng, gen):
         x = _to_tensor(images[rng.integers(0, len(images), cfg.vae_batch)]).to(dev)
-        for g in opt.param_groups:
-            g["lr"] = _lr(step, cfg.vae_steps, cfg.vae_lr)
-        loss = _vae_step(cfg, vae, x, gen, dev, opt, vae.parameters())
-        if step % 25 == 0:
-            log.write(step, loss.item(), seconds)
-        if (step + 1) % cfg.checkpoint_every == 0:
-            _save_ckpt(ck_path, model=vae.state_dict(), opt=opt.state_dict(), step=step + 1,
-                       seconds=seconds + time.perf_counter() - log.t0)
-    vae.eval()
+        return _vae_loss(cfg, vae, x, gen, dev)
+
+    gen, elapsed = _train(cfg, "vae", vae, opt, loss_fn, steps=cfg.vae_steps, lr=cfg.vae_lr,
+                          seeds=(cfg.seed + 2, cfg.seed))
     # Measure the latent scale: Stable Diffusion multiplies latents by 1/std so they have unit variance.
     with torch.no_grad():
         zs = torch.cat([vae.encode(_to_tensor(images[i:i + 256]).to(dev)).latent_dist.sample(gen)
                         for i in range(0, 4096, 256)])
     vae.register_to_config(scaling_factor=float(1.0 / zs.std()))
     vae.cpu().save_pretrained(out, safe_serialization=True)
-    _write_timing(cfg, "vae", seconds + time.perf_counter() - log.t0)
+    _write_timing(cfg, "vae", elapsed())
     return out
+
+
+def _photo_loss(cfg: MiniSDConfig, vae, dev, first, bank):
+    """The `vae_photos` stage's loss function: half of each batch drawn cats, half crops of photos, with the
+    anchor to the first stage's latents and the decoder bank when they are switched on."""
+    from . import photos as P
+
+    drawn = np.concatenate([load_data(cfg)[0], load_data(cfg, "portraits")[0]])
+    real = P.photo_crops(cfg.vae_photo_crops, seed=cfg.seed + 7)
+    half = cfg.vae_batch // 2
+
+    def loss_fn(rng, gen):
+        x = _to_tensor(np.concatenate([drawn[rng.integers(0, len(drawn), cfg.vae_batch - half)],
+                                       real[rng.integers(0, len(real), half)]])).to(dev)
+        anchor = None
+        if cfg.vae_anchor_weight:  # the drawn cats keep the latents the U-Net was trained on
+            with torch.no_grad(), _autocast(cfg, dev):
+                anchor = first.encode(x[:cfg.vae_batch - half]).latent_dist.mean.float()
+        keep = None
+        if bank is not None:  # the U-Net's own latents decode as the first stage's decoder drew them
+            i = torch.from_numpy(rng.integers(0, len(bank[0]), cfg.vae_keep_batch))
+            keep = (bank[0][i].to(dev), bank[1][i].to(dev))
+        return _vae_loss(cfg, vae, x, gen, dev, ssim_weight=cfg.vae_photo_ssim, anchor=anchor, keep=keep)
+
+    return loss_fn
 
 
 def stage_vae_photos(cfg: MiniSDConfig) -> Path:
@@ -386,16 +419,10 @@ def stage_vae_photos(cfg: MiniSDConfig) -> Path:
     MAU's photo came back as a pink smear."""
     from diffusers import AutoencoderKL
 
-    from . import photos as P
-
     out = cfg.work_dir / "vae_photos"
     if (out / "config.json").exists():
         return out
     dev = _device()
-    drawn, _ = load_data(cfg)
-    close, _ = load_data(cfg, "portraits")
-    drawn = np.concatenate([drawn, close])
-    real = P.photo_crops(cfg.vae_photo_crops, seed=cfg.seed + 7)
     vae = AutoencoderKL.from_pretrained(cfg.work_dir / "vae").to(dev)
     first = AutoencoderKL.from_pretrained(cfg.work_dir / "vae").to(dev).eval().requires_grad_(False) \
         if cfg.vae_anchor_weight or cfg.vae_keep_decoder else None
@@ -405,39 +432,13 @@ def stage_vae_photos(cfg: MiniSDConfig) -> Path:
         # stage's. The encoder learns to find, for a photo, the latent that this decoder turns back into it.
         for part in (vae.decoder, vae.post_quant_conv):
             part.requires_grad_(False)
-    trained = [p for p in vae.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(trained, lr=cfg.vae_photo_lr, weight_decay=0.0)
-    ck_path, start, seconds, log = _resume(cfg, "vae_photos", vae, opt)
-    gen = torch.Generator().manual_seed(cfg.seed + 7 + start)
-    rng = np.random.default_rng(cfg.seed + 7 + start)
-    half = cfg.vae_batch // 2
-    vae.train()
-    steps = cfg.vae_photo_steps
-    for step in tqdm(range(start, steps), initial=start, total=steps, desc="vae_photos"):
-        x = _to_tensor(np.concatenate([drawn[rng.integers(0, len(drawn), cfg.vae_batch - half)],
-                                       real[rng.integers(0, len(real), half)]])).to(dev)
-        for g in opt.param_groups:
-            g["lr"] = _lr(step, steps, cfg.vae_photo_lr, warmup=50)
-        anchor = None
-        if cfg.vae_anchor_weight:  # the drawn cats keep the latents the U-Net was trained on
-            with torch.no_grad(), _autocast(cfg, dev):
-                anchor = first.encode(x[:cfg.vae_batch - half]).latent_dist.mean.float()
-        keep = None
-        if bank is not None:  # the U-Net's own latents decode as the first stage's decoder drew them
-            i = torch.from_numpy(rng.integers(0, len(bank[0]), cfg.vae_keep_batch))
-            keep = (bank[0][i].to(dev), bank[1][i].to(dev))
-        loss = _vae_step(cfg, vae, x, gen, dev, opt, trained, ssim_weight=cfg.vae_photo_ssim, anchor=anchor,
-                         keep=keep)
-        if step % 25 == 0:
-            log.write(step, loss.item(), seconds)
-        if (step + 1) % cfg.checkpoint_every == 0:
-            _save_ckpt(ck_path, model=vae.state_dict(), opt=opt.state_dict(), step=step + 1,
-                       seconds=seconds + time.perf_counter() - log.t0)
-    vae.eval()
+    opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=cfg.vae_photo_lr, weight_decay=0.0)
+    _, elapsed = _train(cfg, "vae_photos", vae, opt, _photo_loss(cfg, vae, dev, first, bank),
+                        steps=cfg.vae_photo_steps, lr=cfg.vae_photo_lr, warmup=50, seeds=(cfg.seed + 7, cfg.seed + 7))
     # The latent scale is kept from the `vae` stage (measured there on the drawn cats), so that the
     # U-Net's latents keep their size; the next stage trains the U-Net in these latents.
     vae.cpu().save_pretrained(out, safe_serialization=True)
-    _write_timing(cfg, "vae_photos", seconds + time.perf_counter() - log.t0)
+    _write_timing(cfg, "vae_photos", elapsed())
     return out
 
 
@@ -447,7 +448,7 @@ def _decoder_bank(cfg: MiniSDConfig, first, dev) -> tuple[torch.Tensor, torch.Te
 
     Text-to-image decodes these, not encodings of real pictures: a decoder retrained on photos can keep
     every drawn cat's round trip and still draw the U-Net's latents softer. Holding it to the first
-    decoder's pictures of them keeps text-to-image closer to what it was (figures in MiniSDConfig)."""
+    decoder's pictures of them keeps text-to-image closer to what it was (figures in the model card)."""
     from diffusers import StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextModel
 
@@ -544,98 +545,96 @@ def stage_unet_portraits(cfg: MiniSDConfig) -> Path | None:
     (a `portrait_share` of each batch), in the latents of the photo-trained autoencoder (`vae_photos`).
     It learns what a face filling the frame looks like in each style, which image-to-image of a close-up
     photo (MAU's) needs, and it relearns the slightly moved latents of the new autoencoder."""
-    if not cfg.portrait_steps:  # off as shipped (see MiniSDConfig.portrait_steps)
+    if not cfg.portrait_steps:  # off as shipped (the model card says why)
         return None
     return _train_unet(cfg, "unet_portraits", init_from=cfg.work_dir / "unet", vae_name="vae_photos",
                        steps=cfg.portrait_steps, lr=cfg.portrait_lr, warmup=100, portraits=True)
 
 
-def _train_unet(cfg: MiniSDConfig, name: str, *, init_from: Path | None, vae_name: str, steps: int, lr: float,
-                warmup: int, portraits: bool = False) -> Path:
-    from transformers import CLIPTextModel
+def _captions(cfg: MiniSDConfig, specs, rng: np.random.Generator, n_full: int | None) -> tuple[np.ndarray, list[str]]:
+    """A U-Net batch: picture indices and their captions (`caption_drop` of them empty). With `n_full`, the
+    pictures from that index on are close-ups, and a `portrait_share` of the batch is drawn from them."""
+    if n_full is not None:  # a share of each batch from the close-ups, the rest from the full-body pictures
+        k = int(rng.binomial(cfg.unet_batch, cfg.portrait_share))
+        idx = np.concatenate([rng.integers(0, n_full, cfg.unet_batch - k), rng.integers(n_full, len(specs), k)])
+    else:
+        idx = rng.integers(0, len(specs), cfg.unet_batch)
+    caps = ["" if rng.random() < cfg.caption_drop else
+            D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop, fur_drop_p=cfg.caption_fur_drop) for i in idx]
+    return idx, caps
 
-    out = cfg.work_dir / name
-    if (out / "config.json").exists():
-        return out
-    from diffusers import AutoencoderKL
 
-    dev = _device()
-    tok = load_tokenizer(cfg)
-    text_encoder = CLIPTextModel.from_pretrained(cfg.work_dir / "clip").to(dev).eval()
-    vae = AutoencoderKL.from_pretrained(cfg.work_dir / vae_name).to(dev).eval()
-    images, specs = load_data(cfg)
-    lat = _encode_all(cfg, vae, images, dev, name="latents" if vae_name == "vae" else f"latents_{vae_name}")
-    if portraits:
-        close, close_specs = load_data(cfg, "portraits")
-        close_lat = _encode_all(cfg, vae, close, dev, name=f"latents_portraits_{vae_name}")
-        n_full = len(images)
-        lat, specs = torch.cat([lat, close_lat]), specs + close_specs
-    unet = build_unet(cfg).to(dev)
-    if init_from is not None:  # continue from trained weights (e.g. the shipped model) instead of random ones
-        from diffusers import UNet2DConditionModel
+def _eps_loss(cfg: MiniSDConfig, unet, text_encoder, tok, lat: torch.Tensor, specs, dev, n_full: int | None):
+    """The U-Net stage's loss function: the simple DDPM loss, ε-prediction, on a sample of the VAE posterior
+    of each picture (`lat` holds means and standard deviations), optionally weighted (see min_snr_weight)."""
+    abar = build_scheduler(cfg, "ddpm").alphas_cumprod.to(dev)
 
-        unet.load_state_dict(UNet2DConditionModel.from_pretrained(init_from).state_dict())
-    ema = build_unet(cfg).to(dev)
-    ema.load_state_dict(unet.state_dict())
-    ema.requires_grad_(False)
-    sched = build_scheduler(cfg, "ddpm")
-    abar = sched.alphas_cumprod.to(dev)
-    opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.01)
-    ck_path = cfg.work_dir / f"{name}.ckpt"
-    ck = _load_ckpt(ck_path)
-    start, seconds = 0, 0.0
-    if ck:
-        unet.load_state_dict(ck["model"]), ema.load_state_dict(ck["ema"]), opt.load_state_dict(ck["opt"])
-        start, seconds = ck["step"], ck["seconds"]
-    log = _LossLog(cfg.work_dir / f"{name}_loss.csv", resume=ck is not None)
-    rng = np.random.default_rng(cfg.seed + 4 + start)
-    gen = torch.Generator().manual_seed(cfg.seed + 4 + start)
-    unet.train()
-    running = None
-    bar = tqdm(range(start, steps), initial=start, total=steps, desc=name)
-    for step in bar:
-        if portraits:  # a share of each batch from the close-ups, the rest from the full-body pictures
-            k = int(rng.binomial(cfg.unet_batch, cfg.portrait_share))
-            idx = np.concatenate([rng.integers(0, n_full, cfg.unet_batch - k), rng.integers(n_full, len(specs), k)])
-        else:
-            idx = rng.integers(0, len(specs), cfg.unet_batch)
-        caps = ["" if rng.random() < cfg.caption_drop else
-                D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop, fur_drop_p=cfg.caption_fur_drop) for i in idx]
+    def loss_fn(rng, gen):
+        idx, caps = _captions(cfg, specs, rng, n_full)
         with torch.no_grad(), _autocast(cfg, dev):
             cond = text_encoder(_tokenize(tok, caps).to(dev)).last_hidden_state.float()
         m, s = lat[idx, 0], lat[idx, 1]
         x0 = (m + s * torch.randn(m.shape, generator=gen)).to(dev)  # a sample of the VAE posterior
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         t = torch.randint(0, cfg.num_train_timesteps, (len(idx),), generator=gen).to(dev)
-        a = abar[t].view(-1, 1, 1, 1)
-        xt = a.sqrt() * x0 + (1 - a).sqrt() * noise  # q(x_t | x_0) in closed form
-        for g in opt.param_groups:
-            g["lr"] = _lr(step, steps, lr, warmup=warmup)
+        xt = q_sample(x0, t, noise, abar)  # q(x_t | x_0) in closed form, chapter 2's function
         with _autocast(cfg, dev):
             pred = unet(xt, t, cond).sample.float()
-        # the simple DDPM loss, ε-prediction (optionally weighted per picture, see min_snr_weight)
-        w = min_snr_weight(a.view(-1), cfg.unet_snr_gamma)
-        loss = (F.mse_loss(pred, noise, reduction="none").mean((1, 2, 3)) * w).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        opt.step()
-        with torch.no_grad():
-            d = min(cfg.ema_decay, (1 + step) / (10 + step))
-            for pe, p in zip(ema.parameters(), unet.parameters()):
-                pe.lerp_(p, 1 - d)
-        running = loss.item() if running is None else 0.98 * running + 0.02 * loss.item()
-        if step % 25 == 0:
-            log.write(step, loss.item(), seconds)
-            bar.set_postfix(loss=f"{running:.4f}")
-        if (step + 1) % cfg.checkpoint_every == 0:
-            _save_ckpt(ck_path, model=unet.state_dict(), ema=ema.state_dict(), opt=opt.state_dict(),
-                       step=step + 1, seconds=seconds + time.perf_counter() - log.t0)
-            if os.environ.get("MINISD_SNAPSHOT"):
-                ema.cpu().save_pretrained(cfg.work_dir / f"{name}_snapshot", safe_serialization=True)
-                ema.to(dev)
-    ema.eval().cpu().save_pretrained(out, safe_serialization=True)
-    _write_timing(cfg, name, seconds + time.perf_counter() - log.t0)
+        w = min_snr_weight(abar[t], cfg.unet_snr_gamma)
+        return (F.mse_loss(pred, noise, reduction="none").mean((1, 2, 3)) * w).mean()
+
+    return loss_fn
+
+
+def _unet_latents(cfg: MiniSDConfig, vae_name: str, portraits: bool, dev):
+    """The training pictures' latents in the autoencoder `vae_name` (cached), their specs, and with
+    `portraits` the close-ups' appended (then also the number of full-body pictures before them)."""
+    from diffusers import AutoencoderKL
+
+    vae = AutoencoderKL.from_pretrained(cfg.work_dir / vae_name).to(dev).eval()
+    images, specs = load_data(cfg)
+    lat = _encode_all(cfg, vae, images, dev, name="latents" if vae_name == "vae" else f"latents_{vae_name}")
+    if not portraits:
+        return lat, specs, None
+    close, close_specs = load_data(cfg, "portraits")
+    close_lat = _encode_all(cfg, vae, close, dev, name=f"latents_portraits_{vae_name}")
+    return torch.cat([lat, close_lat]), specs + close_specs, len(images)
+
+
+def _train_unet(cfg: MiniSDConfig, name: str, *, init_from: Path | None, vae_name: str, steps: int, lr: float,
+                warmup: int, portraits: bool = False) -> Path:
+    from transformers import CLIPTextModel
+
+    from .ema import UNetEMA
+
+    out = cfg.work_dir / name
+    if (out / "config.json").exists():
+        return out
+    dev = _device()
+    tok = load_tokenizer(cfg)
+    text_encoder = CLIPTextModel.from_pretrained(cfg.work_dir / "clip").to(dev).eval()
+    lat, specs, n_full = _unet_latents(cfg, vae_name, portraits, dev)
+    unet = build_unet(cfg).to(dev)
+    if init_from is not None:  # continue from trained weights (e.g. the shipped model) instead of random ones
+        from diffusers import UNet2DConditionModel
+
+        unet.load_state_dict(UNet2DConditionModel.from_pretrained(init_from).state_dict())
+    ema = UNetEMA(unet.parameters(), decay=cfg.ema_decay)
+
+    def snapshot() -> None:  # the EMA weights so far, for `--from-snapshot`
+        if cfg.unet_snapshot:
+            ema.store(unet.parameters())
+            ema.copy_to(unet.parameters())
+            unet.save_pretrained(cfg.work_dir / f"{name}_snapshot", safe_serialization=True)
+            ema.restore(unet.parameters())
+
+    opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.01)
+    _, elapsed = _train(cfg, name, unet, opt, _eps_loss(cfg, unet, text_encoder, tok, lat, specs, dev, n_full),
+                        steps=steps, lr=lr, warmup=warmup, seeds=(cfg.seed + 4, cfg.seed + 4), state={"ema": ema},
+                        after_step=lambda step: ema.step(unet.parameters()), on_checkpoint=snapshot)
+    ema.copy_to(unet.parameters())  # the shipped weights are the moving average
+    unet.cpu().save_pretrained(out, safe_serialization=True)
+    _write_timing(cfg, name, elapsed())
     return out
 
 
@@ -702,8 +701,19 @@ def _stage_unet_lcm(cfg: MiniSDConfig):
     return stage_unet_lcm(cfg)
 
 
-def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
-    """The command line as a config (defaults: `MiniSDConfig`) and the remaining choices (stages, ...)."""
+# Options that set a MiniSDConfig field when given: option -> field. Those in _IF_NONZERO are ignored when 0 (as
+# the defaults), those in _AT_LEAST_0 must not be negative.
+_FIELDS = {"work_dir": "work_dir", "out_dir": "out_dir", "unet_steps": "unet_steps", "vae_steps": "vae_steps",
+           "vae_batch": "vae_batch", "vae_photo_steps": "vae_photo_steps", "portrait_steps": "portrait_steps",
+           "lcm_steps": "lcm_steps", "vae_photo_decoder": "vae_photo_decoder", "vae_photo_ssim": "vae_photo_ssim",
+           "vae_anchor": "vae_anchor_weight", "vae_keep_decoder": "vae_keep_decoder", "snr_gamma": "unet_snr_gamma",
+           "fur_drop": "caption_fur_drop", "pool_heads": "unet_pool_heads", "time_scale_shift": "unet_time_scale_shift",
+           "bf16": "bf16", "snapshot": "unet_snapshot"}
+_IF_NONZERO = ("unet_steps", "vae_steps", "vae_batch", "vae_photo_steps", "portrait_steps")
+_AT_LEAST_0 = ("lcm_steps", "vae_photo_ssim", "vae_anchor", "vae_keep_decoder")
+
+
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--stage", choices=STAGES, action="append", help="run only these stages")
     p.add_argument("--work-dir", type=Path,
@@ -716,9 +726,15 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--vae-steps", type=int, help="override the number of VAE steps")
     p.add_argument("--vae-batch", type=int, help="override the VAE's batch size")
     p.add_argument("--vae-photo-steps", type=int, help="override the number of steps of the vae_photos stage")
+    _recipe_options(p)
+    return p
+
+
+def _recipe_options(p: argparse.ArgumentParser) -> None:
+    """The options that change what is trained (the shipped recipe is every default)."""
     p.add_argument("--vae-photo-decoder", action=argparse.BooleanOptionalAction,
                    help="train the decoder too in the vae_photos stage (default: off, as shipped; see "
-                        "MiniSDConfig.vae_photo_decoder for what it measured)")
+                        "the model card for what it measured)")
     p.add_argument("--vae-photo-ssim", type=float, help="weight of 1 - grey-level SSIM in the vae_photos loss")
     p.add_argument("--vae-anchor", type=float, help="weight: drawn cats keep their first-stage latents")
     p.add_argument("--vae-keep-decoder", type=float,
@@ -729,67 +745,45 @@ def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
     p.add_argument("--snr-gamma", type=float, help="Min-SNR loss weighting for the U-Net (e.g. 5; default 0: off)")
     p.add_argument("--fur-drop", type=float,
                    help="chance to leave the fur colour out of a U-Net caption (default 0.04, as shipped; see "
-                        "MiniSDConfig.caption_fur_drop)")
+                        "the model card)")
     p.add_argument("--pool-heads", type=int,
                    help="a pooling of the prompt added to the U-Net's timestep embedding, with this many heads "
-                        "(default 4, as shipped; 0: off, as in Stable Diffusion 1.x; see MiniSDConfig.unet_pool_heads)")
+                        "(default 4, as shipped; 0: off, as in Stable Diffusion 1.x; see the model card)")
     p.add_argument("--time-scale-shift", choices=("default", "scale_shift"),
                    help="how the U-Net's ResNet blocks take the timestep embedding (default scale_shift, as shipped; "
-                        "'default' is Stable Diffusion 1.x's; see MiniSDConfig.unet_time_scale_shift)")
+                        "'default' is Stable Diffusion 1.x's; see the model card)")
     p.add_argument("--cross-attention-16", action=argparse.BooleanOptionalAction,
                    help="cross-attention at the 16x16 level's down block as well as at 8x8 (default: on, as shipped; "
-                        "--no-cross-attention-16 gives it to the 8x8 level only; see MiniSDConfig.unet_down)")
+                        "--no-cross-attention-16 gives it to the 8x8 level only; see the model card)")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction,
                    help="train in bfloat16 autocast where the hardware supports it (default: on, as the shipped "
                         "model was trained; --no-bf16 trains in float32)")
     p.add_argument("--init-unet", type=Path,
                    help="start the U-Net from these weights (a diffusers unet folder, e.g. the shipped model's) "
                         "to train it further; use a fresh --work-dir or delete unet* in it")
+    p.add_argument("--snapshot", action=argparse.BooleanOptionalAction,
+                   help="at every checkpoint, also save the U-Net's moving average so far as <stage>_snapshot/ "
+                        "(default: off)")
     p.add_argument("--from-snapshot", action="store_true",
-                   help="export the U-Net's latest checkpoint snapshot (needs MINISD_SNAPSHOT=1 while training)")
+                   help="export the U-Net's latest checkpoint snapshot (needs --snapshot while training)")
+
+
+def parse_args(argv=None) -> tuple[MiniSDConfig, argparse.Namespace]:
+    """The command line as a config (defaults: `MiniSDConfig`) and the remaining choices (stages, ...)."""
+    p = _parser()
     a = p.parse_args(argv)
     cfg = MiniSDConfig()
-    if a.work_dir:
-        cfg.work_dir = a.work_dir
-    if a.out_dir:
-        cfg.out_dir = a.out_dir
-    if a.unet_steps:
-        cfg.unet_steps = a.unet_steps
-    if a.vae_steps:
-        cfg.vae_steps = a.vae_steps
-    if a.vae_batch:
-        cfg.vae_batch = a.vae_batch
-    if a.vae_photo_steps:
-        cfg.vae_photo_steps = a.vae_photo_steps
-    if a.portrait_steps:
-        cfg.portrait_steps = a.portrait_steps
-    if a.lcm_steps is not None:
-        if a.lcm_steps < 0:
-            p.error(f"--lcm-steps must be at least 0, not {a.lcm_steps}")
-        cfg.lcm_steps = a.lcm_steps
-    if a.vae_photo_decoder is not None:
-        cfg.vae_photo_decoder = a.vae_photo_decoder
-    for opt, field in (("vae_photo_ssim", "vae_photo_ssim"), ("vae_anchor", "vae_anchor_weight"),
-                       ("vae_keep_decoder", "vae_keep_decoder")):
+    for opt, field in _FIELDS.items():
         value = getattr(a, opt)
-        if value is not None:
-            if value < 0:
-                p.error(f"--{opt.replace('_', '-')} must be at least 0, not {value}")
-            setattr(cfg, field, value)
-    if a.snr_gamma is not None:
-        cfg.unet_snr_gamma = a.snr_gamma
-    if a.fur_drop is not None:
-        if not 0 <= a.fur_drop < 1:
-            p.error(f"--fur-drop must be at least 0 and below 1, not {a.fur_drop}")
-        cfg.caption_fur_drop = a.fur_drop
-    if a.pool_heads is not None:
-        cfg.unet_pool_heads = a.pool_heads
-    if a.time_scale_shift:
-        cfg.unet_time_scale_shift = a.time_scale_shift
+        if value is None or (opt in _IF_NONZERO and not value):
+            continue
+        if opt in _AT_LEAST_0 and value < 0:
+            p.error(f"--{opt.replace('_', '-')} must be at least 0, not {value}")
+        if opt == "fur_drop" and not 0 <= value < 1:
+            p.error(f"--fur-drop must be at least 0 and below 1, not {value}")
+        setattr(cfg, field, value)
     if a.cross_attention_16 is not None:
         cfg.unet_down = ("CrossAttnDownBlock2D" if a.cross_attention_16 else "DownBlock2D", "CrossAttnDownBlock2D")
-    if a.bf16 is not None:
-        cfg.bf16 = a.bf16
     return cfg, a
 
 

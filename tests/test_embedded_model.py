@@ -153,13 +153,13 @@ def test_unet_conditioning_options_run_in_the_plain_pipeline_and_are_counted(emb
 def test_pixel_rules_read_grey_and_white_cats_after_the_vae(embedded_pipe):
     # The VAE never saw a grey cartoon cat (a held-out pair) and washes out its slight blue tint; the
     # flat grey that is left must not pass for a white cat's deepest shade (see metrics._vote_fur)
-    from course_utils.minisd.evaluate import _vae_round_trip
+    from course_utils.minisd.evaluate import vae_round_trip
 
     rng = np.random.default_rng(3)
     for fur, styles in (("grey", ("cartoon",) * 2), ("white", ("photo", "cartoon", "pixel"))):
         specs = [D.random_spec(rng, fur=fur, style=st, pattern="solid", held_out=None)
                  for st in styles for _ in range(8)]
-        trips = _vae_round_trip(embedded_pipe, [D.render(s, seed=i) for i, s in enumerate(specs)])
+        trips = vae_round_trip(embedded_pipe, [D.render(s, seed=i) for i, s in enumerate(specs)])
         reads = [classify_pixels(t)["fur"] for t in trips]
         assert reads == [fur] * len(specs), (fur, reads)
 

@@ -25,11 +25,11 @@ def test_manga_tone_reads_every_fur_whatever_the_dots_look_like():
     for fur, tone in D.MANGA_TONE.items():
         for pattern in ("solid", "tabby") if fur != "cream" else ("solid",):
             specs = [D.random_spec(rng, fur=fur, style="manga", pattern=pattern, held_out=None) for _ in range(6)]
-            arrays = [Mx._rgb(D.render(s, seed=i)) for i, s in enumerate(specs)]
+            arrays = [Mx.as_rgb_array(D.render(s, seed=i)) for i, s in enumerate(specs)]
             reads = [Mx.manga_tone(Mx.manga_lightness(a, Mx.background_colour(a)[1])) for a in arrays]
             assert reads == [tone] * 6, (fur, pattern, reads)
     # crisp dots (a 2x2 checkerboard, half ink: what the U-Net draws for ginger) are still a mid tone
-    paper = np.array(D._shade(D.BACKGROUNDS["green"], 1.62), np.float32)
+    paper = np.array(D.shade(D.BACKGROUNDS["green"], 1.62), np.float32)
     a = np.broadcast_to(paper, (64, 64, 3)).copy()
     yy, xx = np.mgrid[:64, :64]
     cat = (np.abs(yy - 36) < 20) & (np.abs(xx - 32) < 18)
@@ -42,7 +42,7 @@ def test_style_rules_need_a_floor_across_the_picture_and_take_slightly_darker_pa
     # a cartoon whose tail crosses the 3/4 line at the left edge is still a cartoon: a sprite floor spans
     # the width; the same picture with a darker band across the whole bottom quarter reads as pixel art
     spec = D.random_spec(rng, style="cartoon", fur="ginger", background="blue", held_out=None)
-    a = Mx._rgb(D.render(spec, seed=0)).copy()
+    a = Mx.as_rgb_array(D.render(spec, seed=0)).copy()
     assert Mx.classify_pixels(a)["style"] == "cartoon"
     tail = a.copy()
     tail[48:60, :5] = D.FUR_COLOURS["black"]
@@ -52,9 +52,10 @@ def test_style_rules_need_a_floor_across_the_picture_and_take_slightly_darker_pa
     floor[48:][band] *= 0.8
     assert Mx.floor_step(floor) > 14
     # manga paper drawn 12 levels darker than the generator's is still paper; a plain backdrop is not
-    paper = np.array(D._shade(D.BACKGROUNDS["red"], 1.62), float)
+    paper = np.array(D.shade(D.BACKGROUNDS["red"], 1.62), float)
     assert Mx.is_paper(paper - 12) and not Mx.is_paper(np.array(D.BACKGROUNDS["red"], float))
-    manga = Mx._rgb(D.render(D.random_spec(rng, style="manga", fur="black", background="red", held_out=None), seed=1))
+    spec = D.random_spec(rng, style="manga", fur="black", background="red", held_out=None)
+    manga = Mx.as_rgb_array(D.render(spec, seed=1))
     assert Mx.classify_pixels(np.clip(manga - 12, 0, 255))["style"] == "manga"
 
 

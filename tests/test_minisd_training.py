@@ -14,7 +14,7 @@ class _Stop(Exception):
 
 
 def _run(work, steps: int = 60, stop_at: int | None = None):
-    """Train a tiny regression with `train._train` (and an EMA) in `work`; return the loss of every step taken,
+    """Train a tiny regression with `train.train_loop` (and an EMA) in `work`; return the loss of every step taken,
     the weights and the EMA's weights. `stop_at`: interrupt the run after that step."""
     cfg = MiniSDConfig(work_dir=work)
     cfg.checkpoint_every = 20
@@ -37,9 +37,9 @@ def _run(work, steps: int = 60, stop_at: int | None = None):
         if step == stop_at:
             raise _Stop
 
-    ck = T._load_ckpt(work / "toy.ckpt")
+    ck = T.load_ckpt(work / "toy.ckpt")
     first = [ck["step"] if ck else 0]
-    T._train(cfg, "toy", model, opt, loss_fn, steps=steps, lr=1e-2, warmup=10, seeds=(5, 6), state={"ema": ema},
+    T.train_loop(cfg, "toy", model, opt, loss_fn, steps=steps, lr=1e-2, warmup=10, seeds=(5, 6), state={"ema": ema},
              after_step=after_step)
     return losses, [p.detach().clone() for p in model.parameters()], [p.clone() for p in ema.shadow_params]
 
@@ -93,7 +93,7 @@ def test_the_loop_leaves_the_model_in_eval_mode_and_returns_its_generator(tmp_pa
     cfg = MiniSDConfig(work_dir=tmp_path)
     model = torch.nn.Linear(2, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    gen, elapsed = T._train(cfg, "tiny", model, opt,
+    gen, elapsed = T.train_loop(cfg, "tiny", model, opt,
                             lambda rng, gen: model(torch.randn(3, 2, generator=gen)).pow(2).mean(),
                             steps=3, lr=0.1, seeds=(0, 7))
     want = torch.Generator().manual_seed(7)

@@ -64,7 +64,7 @@ def cat_silhouettes(n: int = 2048, size: int = 16, seed: int = 0) -> tuple[torch
     for i in range(n):
         spec = D.random_spec(rng, held_out=None)
         # the data generator's own silhouette, drawn 4 × larger, then averaged down
-        mask = D._mask(spec, 4 * size / D.SIZE).resize((size, size), Image.Resampling.BOX)
+        mask = D.silhouette_mask(spec, 4 * size / D.SIZE).resize((size, size), Image.Resampling.BOX)
         pictures[i] = np.asarray(mask, np.float32) > 127.5
         kinds[i] = (0 if spec.pose == "sitting" else 2) + (0 if spec.facing == 1 else 1)
     return torch.from_numpy(pictures).unsqueeze(1), torch.from_numpy(kinds)

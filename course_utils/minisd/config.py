@@ -107,7 +107,7 @@ class MiniSDConfig:
     lcm_grid: int = 50  # the teacher's DDIM grid: one step jumps 1000 / 50 = 20 training timesteps
     lcm_target_decay: float = 0.95  # the target network: an exponential moving average of the student
     lcm_shuffle: float = 0.5  # share of the batch whose caption is another training picture's (not its own)
-    # bfloat16 autocast in training where the hardware supports it (see train._autocast); float32 where it is not
+    # bfloat16 autocast in training where the hardware supports it (see train.autocast); float32 where it is not
     bf16: bool = True
 
     # --- noise schedule (the same as Stable Diffusion 1.x)

@@ -170,7 +170,7 @@ def prompt_for(fur: str, background: str, style: str, pattern: str = "solid", cl
 
 
 # --- drawing ------------------------------------------------------------------------------------
-def _shade(rgb, f: float) -> tuple[int, int, int]:
+def shade(rgb, f: float) -> tuple[int, int, int]:
     """Scale a colour towards black (f < 1) or white (f > 1)."""
     if f <= 1:
         return tuple(int(c * f) for c in rgb)
@@ -236,7 +236,7 @@ def _draw_silhouette(draw: ImageDraw.ImageDraw, sh, fill) -> None:
     draw.ellipse(sh["head"], fill=fill)
 
 
-def _mask(spec: CatSpec, s: float) -> Image.Image:
+def silhouette_mask(spec: CatSpec, s: float) -> Image.Image:
     m = Image.new("L", (int(SIZE * s),) * 2, 0)
     _draw_silhouette(ImageDraw.Draw(m), _cat_shapes(spec, s), 255)
     return m
@@ -295,7 +295,7 @@ def _render_photo(spec, rng) -> Image.Image:
     yy, xx = np.mgrid[0:W, 0:W] / W
     light = 1.12 - 0.25 * yy - 0.08 * np.abs(xx - 0.5)  # soft studio gradient
     canvas = bg[None, None] * light[..., None]
-    mask = np.asarray(_mask(spec, s), float) / 255
+    mask = np.asarray(silhouette_mask(spec, s), float) / 255
     soft = Image.fromarray((mask * 255).astype(np.uint8)).filter(ImageFilter.GaussianBlur(3 * s))
     soft = np.asarray(soft, float) / 255
     # shadow under the cat
@@ -327,11 +327,11 @@ def _render_cartoon(spec, rng) -> Image.Image:
     W = SIZE * s
     img = Image.new("RGB", (W, W), BACKGROUNDS[spec.background])
     sh = _cat_shapes(spec, s)
-    mask = _mask(spec, s)
+    mask = silhouette_mask(spec, s)
     fur = FUR_COLOURS[spec.fur]
     layer = Image.new("RGB", (W, W), fur)
     if spec.pattern == "tabby":
-        layer.paste(_shade(fur, 0.6), mask=_stripes(spec, s, rng))
+        layer.paste(shade(fur, 0.6), mask=_stripes(spec, s, rng))
     img.paste(layer, mask=mask)
     ink = (24, 20, 28)
     img.paste(ink, mask=_outline(mask, 2))
@@ -357,10 +357,10 @@ def _render_manga(spec, rng) -> Image.Image:
     W = SIZE * s
     # Manga magazines are printed in black ink on tinted newsprint: the background colour survives
     # as a pale paper tint, the cat is pure ink.
-    paper = _shade(BACKGROUNDS[spec.background], 1.62)
+    paper = shade(BACKGROUNDS[spec.background], 1.62)
     canvas = np.empty((W, W, 3), np.uint8)
     canvas[:] = paper
-    mask = np.asarray(_mask(spec, s)) > 127
+    mask = np.asarray(silhouette_mask(spec, s)) > 127
     level = _MANGA_INK_LEVEL[spec.fur]
     if level <= 0.0:
         ink = mask.copy()
@@ -392,12 +392,12 @@ PIXEL_GRID = 32  # pixel art is drawn on a 32x32 grid, each sprite pixel a 2x2 b
 def _render_pixel(spec, rng) -> Image.Image:
     G = PIXEL_GRID
     scale = G / SIZE
-    mask = np.asarray(_mask(spec, 4 * scale).resize((G, G), Image.Resampling.BOX)) > 110
+    mask = np.asarray(silhouette_mask(spec, 4 * scale).resize((G, G), Image.Resampling.BOX)) > 110
     fur = FUR_COLOURS[spec.fur]
     bg = BACKGROUNDS[spec.background]
     grid = np.empty((G, G, 3), np.uint8)
     grid[:] = bg
-    grid[G * 3 // 4:] = _shade(bg, 0.8)  # a floor line, as in a side-scrolling game
+    grid[G * 3 // 4:] = shade(bg, 0.8)  # a floor line, as in a side-scrolling game
     body = np.empty_like(grid)
     body[:] = fur
     yy = np.arange(G)[:, None].repeat(G, 1)
@@ -405,10 +405,10 @@ def _render_pixel(spec, rng) -> Image.Image:
     ys = np.where(mask.any(1))[0]
     if len(ys):
         mid = (ys[0] + ys[-1]) / 2
-        body[(yy > mid + 2)] = _shade(fur, 0.78) if spec.fur != "black" else (60, 58, 66)
+        body[(yy > mid + 2)] = shade(fur, 0.78) if spec.fur != "black" else (60, 58, 66)
     if spec.pattern == "tabby":
         stripes = np.asarray(_stripes(spec, 4 * scale, rng).resize((G, G), Image.Resampling.BOX)) > 90
-        body[stripes] = _shade(fur, 0.55) if spec.fur != "black" else (70, 66, 76)
+        body[stripes] = shade(fur, 0.55) if spec.fur != "black" else (70, 66, 76)
     grid = np.where(mask[..., None], body, grid)
     grown = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).filter(ImageFilter.MaxFilter(3))) > 0
     grid[grown & ~mask] = (16, 16, 32)  # the dark outline of a sprite

@@ -39,7 +39,7 @@ def _generate(pipe, prompts: list[str], seeds: list[int], guidance: float, steps
     return out
 
 
-def _vae_round_trip(pipe, imgs: list[Image.Image]) -> list[Image.Image]:
+def vae_round_trip(pipe, imgs: list[Image.Image]) -> list[Image.Image]:
     from course_utils.images import to_tensor
 
     x = torch.cat([to_tensor(i) for i in imgs])
@@ -80,7 +80,7 @@ def _judges_on_real(res: dict, pipe, judge, n_seen: int, n_held: int) -> None:
         # ... and on the same pictures after a trip through the VAE: every generated picture is
         # decoded by it, so this is the most the U-Net can reach (the VAE softens sprite pixels and
         # screentone)
-        res[f"judge_on_vae_round_trip{name}"] = _both_judges(judge, _vae_round_trip(pipe, imgs), truths)
+        res[f"judge_on_vae_round_trip{name}"] = _both_judges(judge, vae_round_trip(pipe, imgs), truths)
 
 
 def _adherence(res: dict, pipe, judge, n_seen: int, n_held: int) -> None:
@@ -170,7 +170,7 @@ def photo_round_trip(pipe, size: int = D.SIZE) -> dict:
 
     out = {}
     for name, photo in P.held_out_photos(size).items():
-        back = _vae_round_trip(pipe, [photo])[0]
+        back = vae_round_trip(pipe, [photo])[0]
         out[name] = {"ssim": Mx.grey_ssim(photo, back), "ciede2000": Mx.colour_error(photo, back)}
     return out
 
@@ -182,7 +182,7 @@ def drawn_round_trip(pipe, n: int = 192) -> dict:
     imgs += [D.render(D.portrait_spec(rng), seed=k) for k in range(n - n // 2)]
     s, e = [], []
     for img in imgs:
-        back = _vae_round_trip(pipe, [img])[0]
+        back = vae_round_trip(pipe, [img])[0]
         s.append(Mx.grey_ssim(img, back))
         e.append(Mx.colour_error(img, back))
     return {"n": n, "ssim": float(np.median(s)), "ciede2000": float(np.median(e))}
@@ -285,7 +285,7 @@ def _photo_grid(pipe, res: dict) -> None:
     photo = P.load("chelsea")
     ref = fit_square(photo, D.SIZE)
     tile = 128
-    cols = [ref, _vae_round_trip(pipe, [ref])[0]]
+    cols = [ref, vae_round_trip(pipe, [ref])[0]]
     rows = []
     for style in TRADEOFF_STYLES:
         size = chosen_size(res, style)

@@ -23,7 +23,7 @@ from . import data as D
 ATTRIBUTES = ("fur", "background", "style")
 
 
-def _rgb(img) -> np.ndarray:
+def as_rgb_array(img) -> np.ndarray:
     return np.asarray(img.convert("RGB") if isinstance(img, Image.Image) else img, dtype=np.float32)
 
 
@@ -35,7 +35,7 @@ def _bg_table() -> dict[str, list[np.ndarray]]:
     """Each background's colours as drawn: plain, as manga paper (index `_PAPER`), and lit or shaded."""
     out = {}
     for name, rgb in D.BACKGROUNDS.items():
-        out[name] = [np.array(rgb, float), np.array(D._shade(rgb, 1.62), float),  # manga paper tint
+        out[name] = [np.array(rgb, float), np.array(D.shade(rgb, 1.62), float),  # manga paper tint
                      np.array(rgb, float) * 1.1, np.array(rgb, float) * 0.9]  # photo gradient
     return out
 
@@ -85,7 +85,7 @@ def _fur_table() -> tuple[np.ndarray, list[str]]:
     cols, names = [], []
     for name, rgb in D.FUR_COLOURS.items():
         for f in (1.0, 0.78, 0.55, 1.1):  # lit, shaded, stripes, highlight
-            cols.append(D._shade(rgb, f))
+            cols.append(D.shade(rgb, f))
             names.append(name)
     cols += [(60, 58, 66), (70, 66, 76)]  # a black sprite's shaded half and stripes (see data._render_pixel)
     names += ["black", "black"]
@@ -190,7 +190,7 @@ def classify_pixels(img) -> dict[str, str]:
     In manga style the fur has no hue, so its ``fur`` is a tone: ``dark``, ``mid`` or ``light``
     (see `data.MANGA_TONE`).
     """
-    a = _rgb(img)
+    a = as_rgb_array(img)
     bg_name, bg = background_colour(a)
     centre = _centre(a).reshape(-1, 3)
     # 1. pixel art: colour is constant inside each 2x2 sprite pixel, and a darker floor band starts
@@ -261,8 +261,8 @@ class ClipJudge:
 
     @torch.no_grad()
     def image_features(self, images) -> torch.Tensor:
-        px = torch.stack([torch.from_numpy(_rgb(i.resize((D.SIZE, D.SIZE)) if isinstance(i, Image.Image) else i))
-                          for i in images]).permute(0, 3, 1, 2) / 127.5 - 1
+        sized = [i.resize((D.SIZE, D.SIZE)) if isinstance(i, Image.Image) else i for i in images]
+        px = torch.stack([torch.from_numpy(as_rgb_array(i)) for i in sized]).permute(0, 3, 1, 2) / 127.5 - 1
         f = self.model.get_image_features(pixel_values=px)
         f = getattr(f, "pooler_output", f)
         return torch.nn.functional.normalize(f, dim=-1)
@@ -322,7 +322,7 @@ def colour_error(a, b) -> float:
     above 10: plainly another colour)."""
     from skimage.color import deltaE_ciede2000, rgb2lab
 
-    return float(deltaE_ciede2000(rgb2lab(_rgb(a) / 255.0), rgb2lab(_rgb(b) / 255.0)).mean())
+    return float(deltaE_ciede2000(rgb2lab(as_rgb_array(a) / 255.0), rgb2lab(as_rgb_array(b) / 255.0)).mean())
 
 
 def read_style(judge: ClipJudge, images, truth: dict) -> list[str]:

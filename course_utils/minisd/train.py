@@ -40,11 +40,11 @@ STAGES = ("data", "tokenizer", "clip", "portraits", "judge", "vae", "unet", "vae
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def _device() -> torch.device:
+def train_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def _autocast(cfg: MiniSDConfig, dev: torch.device):
+def autocast(cfg: MiniSDConfig, dev: torch.device):
     """bfloat16 autocast for training where the hardware computes in bfloat16 (a GPU, or a CPU with
     AVX-512 BF16 / AMX: about 20 % faster here); float32 elsewhere. The weights stay float32 and the
     shipped model runs in float32 (it was trained in bfloat16 autocast)."""
@@ -57,13 +57,13 @@ def _to_tensor(imgs_u8: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(imgs_u8).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
 
 
-def _save_ckpt(path: Path, **state) -> None:
+def save_ckpt(path: Path, **state) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)  # atomic: an interrupted save never leaves a broken checkpoint
 
 
-def _load_ckpt(path: Path):
+def load_ckpt(path: Path):
     return torch.load(path, map_location="cpu", weights_only=True) if path.exists() else None
 
 
@@ -87,7 +87,7 @@ def _lr(step: int, total: int, base: float, warmup: int = 200) -> float:
     return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
 
 
-def _train(cfg: MiniSDConfig, name: str, model: torch.nn.Module, opt: torch.optim.Optimizer,
+def train_loop(cfg: MiniSDConfig, name: str, model: torch.nn.Module, opt: torch.optim.Optimizer,
            loss_fn: Callable[[np.random.Generator, torch.Generator], torch.Tensor], *, steps: int, lr: float,
            warmup: int = 200, seeds: tuple[int, int] = (0, 0), state: dict | None = None,
            after_step: Callable[[int], None] | None = None, on_checkpoint: Callable[[], None] | None = None):
@@ -99,10 +99,10 @@ def _train(cfg: MiniSDConfig, name: str, model: torch.nn.Module, opt: torch.opti
     (then calls `on_checkpoint`). `rng` (NumPy) and `gen` (torch) are seeded `seeds`; a checkpoint keeps
     their states, so a resumed run draws what an uninterrupted one would (one written before it did is resumed
     with ``seeds + start``, start being its step). Returns `gen` and a function giving the seconds trained so
-    far (those before a resume included), for `_write_timing`; the model is left in eval mode."""
+    far (those before a resume included), for `write_timing`; the model is left in eval mode."""
     state = {"model": model, "opt": opt, **(state or {})}
     ck_path = cfg.work_dir / f"{name}.ckpt"
-    ck = _load_ckpt(ck_path)
+    ck = load_ckpt(ck_path)
     start, seconds = (ck["step"], ck["seconds"]) if ck else (0, 0.0)
     for key, obj in state.items() if ck else ():
         obj.load_state_dict(ck[key])
@@ -131,7 +131,7 @@ def _train(cfg: MiniSDConfig, name: str, model: torch.nn.Module, opt: torch.opti
             log.write(step, loss.item(), seconds)
             bar.set_postfix(loss=f"{running:.4f}")
         if (step + 1) % cfg.checkpoint_every == 0:
-            _save_ckpt(ck_path, step=step + 1, seconds=elapsed(), rng=rng.bit_generator.state, gen=gen.get_state(),
+            save_ckpt(ck_path, step=step + 1, seconds=elapsed(), rng=rng.bit_generator.state, gen=gen.get_state(),
                        **{k: v.state_dict() for k, v in state.items()})
             if on_checkpoint is not None:
                 on_checkpoint()
@@ -159,7 +159,7 @@ def _draw_and_cache(cfg: MiniSDConfig, name: str, n: int, first_seed: int, close
     images = np.concatenate([p[0] for p in parts])
     specs = [s for p in parts for s in p[1]]
     np.savez(path, images=images, specs=json.dumps([s.as_dict() for s in specs]))
-    _write_timing(cfg, name, time.perf_counter() - t0)
+    write_timing(cfg, name, time.perf_counter() - t0)
     return path
 
 
@@ -213,7 +213,7 @@ def stage_tokenizer(cfg: MiniSDConfig) -> Path:
             vocab.setdefault(t, len(vocab))
     clip_tok = CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=cfg.max_length)
     clip_tok.save_pretrained(out)
-    _write_timing(cfg, "tokenizer", time.perf_counter() - t0)
+    write_timing(cfg, "tokenizer", time.perf_counter() - t0)
     return out
 
 
@@ -223,7 +223,7 @@ def load_tokenizer(cfg: MiniSDConfig):
     return CLIPTokenizer.from_pretrained(cfg.work_dir / "tokenizer")
 
 
-def _tokenize(tok, captions: list[str]) -> torch.Tensor:
+def tokenize(tok, captions: list[str]) -> torch.Tensor:
     return tok(captions, padding="max_length", max_length=tok.model_max_length, truncation=True,
                return_tensors="pt").input_ids
 
@@ -253,7 +253,7 @@ def _contrastive_loss(cfg: MiniSDConfig, model, tok, images: np.ndarray, specs, 
     """CLIP's contrastive loss on a random batch of pictures, each with a freshly written caption."""
     idx = rng.integers(0, len(images), cfg.clip_batch)
     caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop / 2) for i in idx]
-    return model(input_ids=_tokenize(tok, caps).to(dev), pixel_values=_to_tensor(images[idx]).to(dev),
+    return model(input_ids=tokenize(tok, caps).to(dev), pixel_values=_to_tensor(images[idx]).to(dev),
                  return_loss=True).loss
 
 
@@ -261,17 +261,17 @@ def stage_clip(cfg: MiniSDConfig) -> Path:
     out = cfg.work_dir / "clip"
     if (out / "config.json").exists():
         return out
-    dev = _device()
+    dev = train_device()
     tok = load_tokenizer(cfg)
     images, specs = load_data(cfg)
     model = build_clip(cfg, tok).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.clip_lr, weight_decay=0.05)
-    _, elapsed = _train(cfg, "clip", model, opt,
+    _, elapsed = train_loop(cfg, "clip", model, opt,
                         lambda rng, gen: _contrastive_loss(cfg, model, tok, images, specs, dev, rng),
                         steps=cfg.clip_steps, lr=cfg.clip_lr, seeds=(cfg.seed + 1, 0))
     model.cpu().save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
-    _write_timing(cfg, "clip", elapsed())
+    write_timing(cfg, "clip", elapsed())
     return out
 
 
@@ -292,7 +292,7 @@ def stage_judge(cfg: MiniSDConfig) -> Path:
     if (out / "config.json").exists():
         return out
     t0 = time.perf_counter()
-    dev = _device()
+    dev = train_device()
     tok = load_tokenizer(cfg)
     images, specs = D.make_dataset(cfg.judge_images, seed=cfg.seed * 100 + 99, held_out=None)
     close, close_specs = D.make_portraits(cfg.judge_portraits, seed=cfg.seed * 100 + 98, held_out=None)
@@ -301,10 +301,10 @@ def stage_judge(cfg: MiniSDConfig) -> Path:
     for p in (*model.text_model.parameters(), *model.text_projection.parameters(), model.logit_scale):
         p.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.judge_lr, weight_decay=0.05)
-    _train(cfg, "judge", model, opt, lambda rng, gen: _contrastive_loss(cfg, model, tok, images, specs, dev, rng),
+    train_loop(cfg, "judge", model, opt, lambda rng, gen: _contrastive_loss(cfg, model, tok, images, specs, dev, rng),
            steps=cfg.judge_steps, lr=cfg.judge_lr, warmup=50, seeds=(cfg.seed + 3, 0))
     model.cpu().save_pretrained(out, safe_serialization=True)
-    _write_timing(cfg, "judge", time.perf_counter() - t0)
+    write_timing(cfg, "judge", time.perf_counter() - t0)
     return out
 
 
@@ -343,7 +343,7 @@ def _vae_loss(cfg: MiniSDConfig, vae, x: torch.Tensor, gen: torch.Generator, dev
     `anchor`: latents (posterior means) the first ``len(anchor)`` pictures must keep, weighted by
     ``cfg.vae_anchor_weight`` in the U-Net's units (scaled latents). `keep`: latents and the pictures the
     decoder must still draw from them, weighted by ``cfg.vae_keep_decoder``."""
-    with _autocast(cfg, dev):
+    with autocast(cfg, dev):
         post = vae.encode(x).latent_dist
         z = post.mean + post.std * torch.randn(post.mean.shape, generator=gen).to(dev)
         rec = vae.decode(z).sample.float()
@@ -356,7 +356,7 @@ def _vae_loss(cfg: MiniSDConfig, vae, x: torch.Tensor, gen: torch.Generator, dev
         loss = loss + cfg.vae_anchor_weight * F.mse_loss(post.mean[:len(anchor)].float() * sf, anchor * sf)
     if keep is not None:
         z, target = keep
-        with _autocast(cfg, dev):
+        with autocast(cfg, dev):
             drawn = vae.decode(z).sample.float()
         loss = loss + cfg.vae_keep_decoder * F.l1_loss(drawn, target)
     return loss
@@ -366,7 +366,7 @@ def stage_vae(cfg: MiniSDConfig) -> Path:
     out = cfg.work_dir / "vae"
     if (out / "config.json").exists():
         return out
-    dev = _device()
+    dev = train_device()
     images, _ = load_data(cfg)
     vae = build_vae(cfg).to(dev)
     opt = torch.optim.AdamW(vae.parameters(), lr=cfg.vae_lr, weight_decay=0.0)
@@ -375,7 +375,7 @@ def stage_vae(cfg: MiniSDConfig) -> Path:
         x = _to_tensor(images[rng.integers(0, len(images), cfg.vae_batch)]).to(dev)
         return _vae_loss(cfg, vae, x, gen, dev)
 
-    gen, elapsed = _train(cfg, "vae", vae, opt, loss_fn, steps=cfg.vae_steps, lr=cfg.vae_lr,
+    gen, elapsed = train_loop(cfg, "vae", vae, opt, loss_fn, steps=cfg.vae_steps, lr=cfg.vae_lr,
                           seeds=(cfg.seed + 2, cfg.seed))
     # Measure the latent scale: Stable Diffusion multiplies latents by 1/std so they have unit variance.
     with torch.no_grad():
@@ -383,7 +383,7 @@ def stage_vae(cfg: MiniSDConfig) -> Path:
                         for i in range(0, 4096, 256)])
     vae.register_to_config(scaling_factor=float(1.0 / zs.std()))
     vae.cpu().save_pretrained(out, safe_serialization=True)
-    _write_timing(cfg, "vae", elapsed())
+    write_timing(cfg, "vae", elapsed())
     return out
 
 
@@ -401,7 +401,7 @@ def _photo_loss(cfg: MiniSDConfig, vae, dev, first, bank):
                                        real[rng.integers(0, len(real), half)]])).to(dev)
         anchor = None
         if cfg.vae_anchor_weight:  # the drawn cats keep the latents the U-Net was trained on
-            with torch.no_grad(), _autocast(cfg, dev):
+            with torch.no_grad(), autocast(cfg, dev):
                 anchor = first.encode(x[:cfg.vae_batch - half]).latent_dist.mean.float()
         keep = None
         if bank is not None:  # the U-Net's own latents decode as the first stage's decoder drew them
@@ -422,7 +422,7 @@ def stage_vae_photos(cfg: MiniSDConfig) -> Path:
     out = cfg.work_dir / "vae_photos"
     if (out / "config.json").exists():
         return out
-    dev = _device()
+    dev = train_device()
     vae = AutoencoderKL.from_pretrained(cfg.work_dir / "vae").to(dev)
     first = AutoencoderKL.from_pretrained(cfg.work_dir / "vae").to(dev).eval().requires_grad_(False) \
         if cfg.vae_anchor_weight or cfg.vae_keep_decoder else None
@@ -433,12 +433,12 @@ def stage_vae_photos(cfg: MiniSDConfig) -> Path:
         for part in (vae.decoder, vae.post_quant_conv):
             part.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=cfg.vae_photo_lr, weight_decay=0.0)
-    _, elapsed = _train(cfg, "vae_photos", vae, opt, _photo_loss(cfg, vae, dev, first, bank),
+    _, elapsed = train_loop(cfg, "vae_photos", vae, opt, _photo_loss(cfg, vae, dev, first, bank),
                         steps=cfg.vae_photo_steps, lr=cfg.vae_photo_lr, warmup=50, seeds=(cfg.seed + 7, cfg.seed + 7))
     # The latent scale is kept from the `vae` stage (measured there on the drawn cats), so that the
     # U-Net's latents keep their size; the next stage trains the U-Net in these latents.
     vae.cpu().save_pretrained(out, safe_serialization=True)
-    _write_timing(cfg, "vae_photos", elapsed())
+    write_timing(cfg, "vae_photos", elapsed())
     return out
 
 
@@ -516,7 +516,7 @@ def build_scheduler(cfg: MiniSDConfig, kind: str = "ddim"):
     return DDIMScheduler(**common, set_alpha_to_one=False, steps_offset=1)
 
 
-def _encode_all(cfg, vae, images, dev, name: str = "latents") -> torch.Tensor:
+def encode_all(cfg, vae, images, dev, name: str = "latents") -> torch.Tensor:
     path = cfg.work_dir / f"{name}.pt"
     if path.exists():
         return torch.load(path, weights_only=True)
@@ -571,14 +571,14 @@ def _eps_loss(cfg: MiniSDConfig, unet, text_encoder, tok, lat: torch.Tensor, spe
 
     def loss_fn(rng, gen):
         idx, caps = _captions(cfg, specs, rng, n_full)
-        with torch.no_grad(), _autocast(cfg, dev):
-            cond = text_encoder(_tokenize(tok, caps).to(dev)).last_hidden_state.float()
+        with torch.no_grad(), autocast(cfg, dev):
+            cond = text_encoder(tokenize(tok, caps).to(dev)).last_hidden_state.float()
         m, s = lat[idx, 0], lat[idx, 1]
         x0 = (m + s * torch.randn(m.shape, generator=gen)).to(dev)  # a sample of the VAE posterior
         noise = torch.randn(x0.shape, generator=gen).to(dev)
         t = torch.randint(0, cfg.num_train_timesteps, (len(idx),), generator=gen).to(dev)
         xt = q_sample(x0, t, noise, abar)  # q(x_t | x_0) in closed form, chapter 2's function
-        with _autocast(cfg, dev):
+        with autocast(cfg, dev):
             pred = unet(xt, t, cond).sample.float()
         w = min_snr_weight(abar[t], cfg.unet_snr_gamma)
         return (F.mse_loss(pred, noise, reduction="none").mean((1, 2, 3)) * w).mean()
@@ -593,11 +593,11 @@ def _unet_latents(cfg: MiniSDConfig, vae_name: str, portraits: bool, dev):
 
     vae = AutoencoderKL.from_pretrained(cfg.work_dir / vae_name).to(dev).eval()
     images, specs = load_data(cfg)
-    lat = _encode_all(cfg, vae, images, dev, name="latents" if vae_name == "vae" else f"latents_{vae_name}")
+    lat = encode_all(cfg, vae, images, dev, name="latents" if vae_name == "vae" else f"latents_{vae_name}")
     if not portraits:
         return lat, specs, None
     close, close_specs = load_data(cfg, "portraits")
-    close_lat = _encode_all(cfg, vae, close, dev, name=f"latents_portraits_{vae_name}")
+    close_lat = encode_all(cfg, vae, close, dev, name=f"latents_portraits_{vae_name}")
     return torch.cat([lat, close_lat]), specs + close_specs, len(images)
 
 
@@ -610,7 +610,7 @@ def _train_unet(cfg: MiniSDConfig, name: str, *, init_from: Path | None, vae_nam
     out = cfg.work_dir / name
     if (out / "config.json").exists():
         return out
-    dev = _device()
+    dev = train_device()
     tok = load_tokenizer(cfg)
     text_encoder = CLIPTextModel.from_pretrained(cfg.work_dir / "clip").to(dev).eval()
     lat, specs, n_full = _unet_latents(cfg, vae_name, portraits, dev)
@@ -629,12 +629,12 @@ def _train_unet(cfg: MiniSDConfig, name: str, *, init_from: Path | None, vae_nam
             ema.restore(unet.parameters())
 
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.01)
-    _, elapsed = _train(cfg, name, unet, opt, _eps_loss(cfg, unet, text_encoder, tok, lat, specs, dev, n_full),
+    _, elapsed = train_loop(cfg, name, unet, opt, _eps_loss(cfg, unet, text_encoder, tok, lat, specs, dev, n_full),
                         steps=steps, lr=lr, warmup=warmup, seeds=(cfg.seed + 4, cfg.seed + 4), state={"ema": ema},
                         after_step=lambda step: ema.step(unet.parameters()), on_checkpoint=snapshot)
     ema.copy_to(unet.parameters())  # the shipped weights are the moving average
     unet.cpu().save_pretrained(out, safe_serialization=True)
-    _write_timing(cfg, name, elapsed())
+    write_timing(cfg, name, elapsed())
     return out
 
 
@@ -688,10 +688,10 @@ def _strip_local_paths(folder: Path) -> None:
             config.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
-def _write_timing(cfg: MiniSDConfig, stage: str, seconds: float) -> None:
+def write_timing(cfg: MiniSDConfig, stage: str, seconds: float) -> None:
     path = cfg.work_dir / "timing.json"
     t = json.loads(path.read_text()) if path.exists() else {}
-    t[stage] = {"seconds": round(seconds, 1), "device": str(_device()), "threads": torch.get_num_threads()}
+    t[stage] = {"seconds": round(seconds, 1), "device": str(train_device()), "threads": torch.get_num_threads()}
     path.write_text(json.dumps(t, indent=1))
 
 

@@ -134,6 +134,20 @@ SMALL_MODEL_PARAMS = 50_000_000  # below this, one CPU thread is faster than sev
 
 
 @contextlib.contextmanager
+def torch_threads(n: int) -> Iterator[int]:
+    """Inside the block, torch computes on `n` CPU threads; the count from before comes back after it.
+    The course's one way to change the thread count (`cpu_threads` picks the count for a model)."""
+    before = torch.get_num_threads()
+    if n != before:
+        torch.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        if n != before:
+            torch.set_num_threads(before)
+
+
+@contextlib.contextmanager
 def cpu_threads(module: torch.nn.Module | None = None) -> Iterator[int]:
     """Inside the block, run a small model's CPU work on one thread; big models keep them all.
 
@@ -148,13 +162,6 @@ def cpu_threads(module: torch.nn.Module | None = None) -> Iterator[int]:
     before = torch.get_num_threads()
     on_cpu = module is None or all(p.device.type == "cpu" for p in module.parameters())
     small = module is not None and sum(p.numel() for p in module.parameters()) < SMALL_MODEL_PARAMS
-    want = before
-    if on_cpu and small:
-        want = cpu_thread_setting() or 1
-    if want != before:
-        torch.set_num_threads(want)
-    try:
+    want = (cpu_thread_setting() or 1) if on_cpu and small else before
+    with torch_threads(want):
         yield want
-    finally:
-        if want != before:
-            torch.set_num_threads(before)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn as nn
 
+from ..device import torch_threads
 from ..errors import CourseInputError
 
 __all__ = ["StepCallback", "Trained", "batches", "check_trained", "leaky", "mlp", "one_thread", "seeded"]
@@ -66,14 +67,8 @@ def one_thread(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        before = torch.get_num_threads()
-        if before == 1:
+        with torch_threads(1):
             return fn(*args, **kwargs)
-        torch.set_num_threads(1)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            torch.set_num_threads(before)
 
     return wrapper
 

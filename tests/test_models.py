@@ -3,6 +3,7 @@ import time
 import pytest
 import torch
 
+import course_utils.hub as H
 import course_utils.models as M
 from course_utils.errors import CourseInputError, CourseSetupError
 
@@ -128,7 +129,7 @@ def test_a_damaged_model_folder_is_named_at_load_time(tmp_path, tiny_model_dir, 
     folder = _copy(tiny_model_dir, tmp_path / "model")
     hurt, says = DAMAGES[damage]
     hurt(folder)
-    assert says in "; ".join(M.check_model_folder(folder))
+    assert says in "; ".join(H.check_model_folder(folder))
     with pytest.raises(CourseSetupError) as err:
         M.load_pipeline(str(folder), device="cpu", verbose=False)
     assert says in str(err.value) and ("load_pipeline('embedded')" in str(err.value))
@@ -146,7 +147,7 @@ def test_the_damaged_embedded_model_says_git_checkout(monkeypatch, tmp_path):
 
 
 def test_the_shipped_embedded_model_is_complete():
-    assert M.check_model_folder(M.EMBEDDED_DIR) == []
+    assert H.check_model_folder(M.EMBEDDED_DIR) == []
 
 
 def test_any_error_inside_diffusers_becomes_a_setup_error(monkeypatch, tiny_model_dir):
@@ -201,7 +202,7 @@ def test_a_partial_download_is_not_cached_and_a_complete_one_is(monkeypatch, tmp
     shutil.copy(tiny_model_dir / "model_index.json", partial / "model_index.json")
     _fake_cache(tmp_path / "hub", "owner/partial", partial)
     _fake_cache(tmp_path / "hub", "owner/complete", tiny_model_dir)
-    assert M.cached_snapshot("owner/partial") is not None
+    assert H.cached_snapshot("owner/partial") is not None
     assert not M.is_cached("owner/partial")  # only model_index.json arrived: not cached
     assert M.is_cached("owner/complete")
     with pytest.raises(CourseSetupError, match="not in the local cache and the hub cannot be reached"):
@@ -214,7 +215,7 @@ def test_a_partial_download_is_not_cached_and_a_complete_one_is(monkeypatch, tmp
 def test_a_hanging_name_lookup_never_blocks_longer_than_the_timeout(monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setenv("HF_ENDPOINT", "https://hub.example.invalid")
-    monkeypatch.setattr(M.socket, "getaddrinfo", lambda *a, **k: time.sleep(5) or [])
+    monkeypatch.setattr(H.socket, "getaddrinfo", lambda *a, **k: time.sleep(5) or [])
     t0 = time.perf_counter()
     assert M.hub_reachable(timeout=0.3) is False
     assert time.perf_counter() - t0 < 0.6
@@ -228,7 +229,7 @@ def test_a_hanging_name_lookup_never_blocks_longer_than_the_timeout(monkeypatch)
 ])
 def test_the_endpoint_is_read_with_its_port(monkeypatch, endpoint, expected):
     monkeypatch.setenv("HF_ENDPOINT", endpoint)
-    assert M.hub_endpoint() == expected
+    assert H.hub_endpoint() == expected
 
 
 @pytest.fixture
@@ -273,20 +274,20 @@ def fake_hub(monkeypatch):
 
 def test_hub_answers_with_a_head_request(fake_hub):
     assert M.hub_reachable(timeout=1.0) is True
-    ok, why = M.hub_answers("owner/200", timeout=2)
+    ok, why = H.hub_answers("owner/200", timeout=2)
     assert ok and "HTTP 200" in why
     assert fake_hub == [("HEAD", "/api/models/owner/200")]
-    assert M.hub_answers("owner/404", timeout=2) == (False, "the hub answered HTTP 404: there is no model called "
+    assert H.hub_answers("owner/404", timeout=2) == (False, "the hub answered HTTP 404: there is no model called "
                                                             "'owner/404'")
-    ok, why = M.hub_answers("owner/401", timeout=2)
+    ok, why = H.hub_answers("owner/401", timeout=2)
     assert not ok and "hf auth login" in why
-    ok, why = M.hub_answers("owner/503", timeout=2)
+    ok, why = H.hub_answers("owner/503", timeout=2)
     assert not ok and "HTTP 503" in why
 
 
 def test_a_hub_that_does_not_answer_is_given_up_within_the_timeout(fake_hub):
     t0 = time.perf_counter()
-    ok, why = M.hub_answers("owner/silent", timeout=0.4)
+    ok, why = H.hub_answers("owner/silent", timeout=0.4)
     assert not ok and "did not answer within 0.4 s" in why
     assert time.perf_counter() - t0 < 1.5
 
@@ -331,8 +332,8 @@ def test_cuda_without_weights_or_network_falls_back_to_the_embedded_model(monkey
 
 
 def test_the_download_size_counts_only_what_the_course_downloads(fake_hub):
-    assert M.download_size("owner/model") == 600 + 1_000 + 3_400_000_000 + 330_000_000
-    assert M.download_size("owner/model", "fp16") == 600 + 1_000 + 1_700_000_000 + 165_000_000  # half
+    assert H.download_size("owner/model") == 600 + 1_000 + 3_400_000_000 + 330_000_000
+    assert H.download_size("owner/model", "fp16") == 600 + 1_000 + 1_700_000_000 + 165_000_000  # half
 
 
 def test_a_download_is_announced_with_its_size_and_asks_for_fp16_on_a_gpu(fake_hub, monkeypatch, capsys,
@@ -357,7 +358,7 @@ def test_a_cache_of_float16_files_loads_with_its_variant(monkeypatch, tmp_path, 
 
     half = tmp_path / "half"
     build_tiny_pipeline().save_pretrained(half, safe_serialization=True, variant="fp16")
-    assert M.weights_variant(half) == "fp16" and M.weights_variant(tiny_model_dir) is None
+    assert H.weights_variant(half) == "fp16" and H.weights_variant(tiny_model_dir) is None
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "hub"))
     _fake_cache(tmp_path / "hub", "owner/half", half)

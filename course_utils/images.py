@@ -481,3 +481,18 @@ def _check_labels(labels: Any, n: int) -> None:
             f"image_grid got {n} pictures but {len(labels)} labels: give one label per picture "
             "(use \"\" for a picture without one)."
         )
+
+
+def picture_list(frames, what: str) -> list[Image.Image]:
+    """`frames` (a non-empty list of PIL images or NumPy arrays) as RGB PIL images; `what` names them in errors."""
+    if isinstance(frames, (str, bytes)) or not isinstance(frames, Sequence) or len(frames) == 0:
+        raise CourseInputError(f"{what} must be a non-empty list of pictures.")
+    out = []
+    for i, f in enumerate(frames):
+        if isinstance(f, Image.Image):
+            out.append(f.convert("RGB"))
+        elif isinstance(f, np.ndarray):
+            out.append(load_image(f, min_size=1))
+        else:
+            raise CourseInputError(f"{what}: item {i} is a {type(f).__name__}, not a PIL image or a NumPy array.")
+    return out

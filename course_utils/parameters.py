@@ -272,12 +272,14 @@ def fast_vs_full_race(n: int = 12, seed: int = 0) -> FastRace:
     with guidance 7.5 on top of the guidance it learnt. Takes a few seconds on a laptop."""
     from .generate import text_to_image
     from .minisd.metrics import ClipJudge
-    from .models import load_pipeline
+    from .models import load_pipeline, model_defaults
 
     full, fast = load_pipeline("embedded", verbose=False), load_pipeline("embedded-fast", verbose=False)
     prompts, judge = attribute_prompts(n, seed=seed), ClipJudge.load()
-    settings = [(FULL, full, 20, 7.5)] + [(FAST.format(k, "s" if k > 1 else ""), fast, k, 1.0) for k in (4, 2, 1)]
-    settings.append((EXTRA, fast, 4, 7.5))
+    (full_steps, full_g), (fast_steps, fast_g) = model_defaults(full), model_defaults(fast)  # 20 and 7.5; 4 and 1
+    settings = [(FULL, full, full_steps, full_g)]
+    settings += [(FAST.format(k, "s" if k > 1 else ""), fast, k, fast_g) for k in (4, 2, 1)]
+    settings.append((EXTRA, fast, fast_steps, full_g))
     rows, saturation = [], {}
     for label, pipe, steps, g in settings:
         sweep = adherence_sweep(pipe, prompts, [g], steps=steps, seed=seed, judge=judge)
@@ -285,7 +287,7 @@ def fast_vs_full_race(n: int = 12, seed: int = 0) -> FastRace:
                      "clip": float(sweep.rate("clip", "all")[0]), "seconds": sweep.seconds[g] / len(prompts)})
         saturation[label] = float(np.mean([np.asarray(p.convert("HSV"))[..., 1].mean() for p in sweep.images[g]]))
     variety = {}
-    for name, pipe, steps, g in (("full", full, 20, 7.5), ("fast", fast, 4, 1.0)):
+    for name, pipe, steps, g in (("full", full, full_steps, full_g), ("fast", fast, fast_steps, fast_g)):
         pics = text_to_image(prompts[0].prompt, pipe=pipe, steps=steps, guidance=g, seed=seed, num_images=4).images
         a = [np.asarray(p, dtype=np.float64) for p in pics]
         variety[name] = float(np.mean([np.abs(a[i] - a[j]).mean() for i in range(4) for j in range(i + 1, 4)]))

@@ -242,7 +242,7 @@ class MangaStudio(_Studio):
         self.controls = {
             "photo_name": W.Dropdown(options=list(self.photos), value="MAU", description="photo"),
             "strength": slider("strength (frost)", float(self.recipe.strength), 0.1, 1.0, 0.05),
-            "guidance": slider("guidance (how firmly)", 7.5, 0.0, 15.0, 0.5),
+            "guidance": slider("guidance (how firmly)", model_defaults(self.pipe)[1], 0.0, 15.0, 0.5),
             "seed": slider("seed (which take)", 0, 0, 99),
         }
         self.explorer = ImageExplorer(self._side_by_side, self.controls, scale=1, title="MAU in manga style",
@@ -273,11 +273,13 @@ class MangaStudio(_Studio):
             self.controls["photo_name"].value = name
             self.upload_status.value = f"Loaded {html.escape(name)}: the studio now uses it."
 
-    def make(self, photo_name="MAU", strength=None, guidance=7.5, seed=0) -> tuple[Image.Image, Image.Image]:
-        """The model's drawing and the combined manga for one setting (made once, then remembered)."""
+    def make(self, photo_name="MAU", strength=None, guidance=None, seed=0) -> tuple[Image.Image, Image.Image]:
+        """The model's drawing and the combined manga for one setting (made once, then remembered); strength
+        and guidance default to the recipe's and the model's own."""
         from .generate import image_to_image
 
         strength = self.recipe.strength if strength is None else strength
+        guidance = model_defaults(self.pipe)[1] if guidance is None else guidance
         key = (photo_name, round(float(strength), 3), round(float(guidance), 3), int(seed))
         if key not in self._made:
             photo = self.photos[photo_name]
@@ -286,7 +288,7 @@ class MangaStudio(_Studio):
             self._made[key] = (drawn, S.combine_manga(drawn, photo_square(photo, 384), period=self.period))
         return self._made[key]
 
-    def likeness(self, photo_name="MAU", strength=None, guidance=7.5, seed=0) -> float:
+    def likeness(self, photo_name="MAU", strength=None, guidance=None, seed=0) -> float:
         from .capstone import identity
 
         return identity(self.photos[photo_name], self.make(photo_name, strength, guidance, seed)[0])

@@ -424,9 +424,9 @@ def comparison_grid(pipe=None, prompt: str = DEFAULT_PROMPT, rows: str = "guidan
                     reference=None, *, values: dict | None = None, defaults: dict | None = None) -> Image.Image:
     """A labelled grid: one parameter changes down the rows, another across the columns.
 
-    Taught in: chapter 7. The other parameters keep ``defaults`` (guidance 7.5, 20 steps, seed 0,
-    strength 0.6). When strength is one of the two, every picture starts from `reference` (MAU by
-    default); otherwise from noise.
+    Taught in: chapter 7. The other parameters keep ``defaults`` (the model's own guidance and steps,
+    7.5 and 20 for the embedded model; seed 0, strength 0.6). When strength is one of the two, every
+    picture starts from `reference` (MAU by default); otherwise from noise.
     """
     values = {**COMPARISON_VALUES, **_check_values(values)}
     for name, v in (("rows", rows), ("cols", cols)):
@@ -435,7 +435,8 @@ def comparison_grid(pipe=None, prompt: str = DEFAULT_PROMPT, rows: str = "guidan
     if rows == cols:
         raise CourseInputError(f"rows and cols are both {rows!r}: pick two different parameters to compare.")
     pipe, i2i, ref = _pipes(pipe, reference)
-    base = {**dict(guidance=7.5, steps=20, seed=0, strength=0.6), **(defaults or {})}
+    steps, guidance = model_defaults(pipe)
+    base = {**dict(guidance=guidance, steps=steps, seed=0, strength=0.6), **(defaults or {})}
     start = "picture" if "strength" in (rows, cols) else "noise"
     pictures = [[_draw(pipe, i2i, ref, prompt, start, p["guidance"], int(p["steps"]), int(p["seed"]), p["strength"])
                  for c in values[cols] for p in [{**base, rows: r, cols: c}]] for r in values[rows]]

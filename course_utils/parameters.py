@@ -21,12 +21,13 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
 from PIL import Image
 
+from . import checks
 from .device import cpu_threads
 from .errors import CourseInputError
 from .minisd import data as D
@@ -60,12 +61,6 @@ class AttributePrompt:
     truth: dict = field(compare=False)
 
 
-def _check_int(name: str, value, lo: int, hi: int, hint: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, Integral) or not lo <= value <= hi:
-        raise CourseInputError(f"{name}={value!r} must be a whole number from {lo} to {hi}; {hint}")
-    return int(value)
-
-
 def attribute_prompts(n: int = 12, seed: int = 0, held_out: bool = False) -> list[AttributePrompt]:
     """``n`` prompts built from the training data's attributes, balanced over the four styles.
 
@@ -85,8 +80,8 @@ def attribute_prompts(n: int = 12, seed: int = 0, held_out: bool = False) -> lis
     Raises:
         `CourseInputError`: for a bad ``n``, ``seed`` or ``held_out``.
     """
-    n = _check_int("n", n, 1, MAX_PROMPTS, "e.g. n=12 (three prompts per style).")
-    seed = _check_int("seed", seed, 0, 2**63 - 1, "e.g. seed=0.")
+    n = checks.whole("n", n, 1, MAX_PROMPTS, hint="e.g. n=12 (three prompts per style).")
+    seed = checks.whole("seed", seed, 0, 2**63 - 1, hint="e.g. seed=0.")
     if not isinstance(held_out, bool):
         raise CourseInputError(f"held_out={held_out!r} must be True or False.")
     rng = np.random.default_rng(seed)
@@ -190,9 +185,9 @@ def adherence_sweep(pipe, prompts: Sequence[AttributePrompt], guidances: Sequenc
     if len(prompts) > MAX_PROMPTS:
         raise CourseInputError(f"{len(prompts)} prompts is too many for one sweep: use at most {MAX_PROMPTS}.")
     guidances = _check_guidances(guidances)
-    steps = _check_int("steps", steps, 1, int(pipe.scheduler.config.num_train_timesteps), "e.g. steps=20.")
-    seed = _check_int("seed", seed, 0, 2**63 - 1 - len(prompts), "e.g. seed=0.")
-    batch_size = _check_int("batch_size", batch_size, 1, MAX_BATCH, "e.g. batch_size=12.")
+    steps = checks.whole("steps", steps, 1, int(pipe.scheduler.config.num_train_timesteps), hint="e.g. steps=20.")
+    seed = checks.whole("seed", seed, 0, 2**63 - 1 - len(prompts), hint="e.g. seed=0.")
+    batch_size = checks.whole("batch_size", batch_size, 1, MAX_BATCH, hint="e.g. batch_size=12.")
     if judge is not None and not callable(getattr(judge, "classify", None)):
         raise CourseInputError(f"judge must be a ClipJudge (ClipJudge.load()) or None, got {type(judge).__name__}.")
 

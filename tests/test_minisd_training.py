@@ -85,7 +85,7 @@ def test_a_checkpoint_restores_the_ema_and_refuses_the_old_format():
     again = UNetEMA([torch.nn.Parameter(torch.zeros(10))], decay=0.999)
     again.load_state_dict(ema.state_dict())
     assert again.optimization_step == 3 and torch.equal(again.shadow_params[0], ema.shadow_params[0])
-    with pytest.raises(RuntimeError, match="before EMAModel"):
+    with pytest.raises(RuntimeError, match="without EMAModel's state"):
         again.load_state_dict({"weight": torch.zeros(10)})
 
 

@@ -1,4 +1,4 @@
-"""The embedded model's training machinery (minisd/train.py): the loop every stage shares, and the U-Net's EMA."""
+"""The embedded model's training machinery (minisd/loop.py): the loop every stage shares, and the U-Net's EMA."""
 
 import numpy as np
 import pytest

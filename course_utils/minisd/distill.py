@@ -144,7 +144,7 @@ def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.lcm_lr, weight_decay=0.0)
     loss_fn = _consistency_loss(cfg, student, teacher, target, text_encoder, tok, lat, specs, dev)
     _, elapsed = train_loop(cfg, "unet_lcm", student, opt, loss_fn, steps=cfg.lcm_steps, lr=cfg.lcm_lr, warmup=100,
-                          seeds=(cfg.seed + 21, cfg.seed + 21), state={"target": target}, after_step=target_step)
+                            seeds=(cfg.seed + 21, cfg.seed + 21), state={"target": target}, after_step=target_step)
     target.eval().cpu().save_pretrained(out, safe_serialization=True)
     write_timing(cfg, "unet_lcm", elapsed())
     return out

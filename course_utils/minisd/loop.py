@@ -60,9 +60,9 @@ def _lr(step: int, total: int, base: float, warmup: int = 200) -> float:
 
 
 def train_loop(cfg: MiniSDConfig, name: str, model: torch.nn.Module, opt: torch.optim.Optimizer,
-           loss_fn: Callable[[np.random.Generator, torch.Generator], torch.Tensor], *, steps: int, lr: float,
-           warmup: int = 200, seeds: tuple[int, int] = (0, 0), state: dict | None = None,
-           after_step: Callable[[int], None] | None = None, on_checkpoint: Callable[[], None] | None = None):
+               loss_fn: Callable[[np.random.Generator, torch.Generator], torch.Tensor], *, steps: int, lr: float,
+               warmup: int = 200, seeds: tuple[int, int] = (0, 0), state: dict | None = None,
+               after_step: Callable[[int], None] | None = None, on_checkpoint: Callable[[], None] | None = None):
     """The training loop every stage shares: `steps` optimiser steps of ``loss_fn(rng, gen)``.
 
     Resumes from ``<name>.ckpt`` (the model, the optimiser and every object in `state`, e.g. an EMA), sets the

@@ -101,8 +101,8 @@ def stage_clip(cfg: MiniSDConfig) -> Path:
     model = build_clip(cfg, tok).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.clip_lr, weight_decay=0.05)
     _, elapsed = train_loop(cfg, "clip", model, opt,
-                        lambda rng, gen: _contrastive_loss(cfg, model, tok, images, specs, dev, rng),
-                        steps=cfg.clip_steps, lr=cfg.clip_lr, seeds=(cfg.seed + 1, 0))
+                            lambda rng, gen: _contrastive_loss(cfg, model, tok, images, specs, dev, rng),
+                            steps=cfg.clip_steps, lr=cfg.clip_lr, seeds=(cfg.seed + 1, 0))
     model.cpu().save_pretrained(out, safe_serialization=True)
     tok.save_pretrained(out)
     write_timing(cfg, "clip", elapsed())
@@ -136,7 +136,7 @@ def stage_judge(cfg: MiniSDConfig) -> Path:
         p.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=cfg.judge_lr, weight_decay=0.05)
     train_loop(cfg, "judge", model, opt, lambda rng, gen: _contrastive_loss(cfg, model, tok, images, specs, dev, rng),
-           steps=cfg.judge_steps, lr=cfg.judge_lr, warmup=50, seeds=(cfg.seed + 3, 0))
+               steps=cfg.judge_steps, lr=cfg.judge_lr, warmup=50, seeds=(cfg.seed + 3, 0))
     model.cpu().save_pretrained(out, safe_serialization=True)
     write_timing(cfg, "judge", time.perf_counter() - t0)
     return out

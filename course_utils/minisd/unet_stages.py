@@ -175,8 +175,8 @@ def _train_unet(cfg: MiniSDConfig, name: str, *, init_from: Path | None, vae_nam
 
     opt = torch.optim.AdamW(unet.parameters(), lr=lr, weight_decay=0.01)
     _, elapsed = train_loop(cfg, name, unet, opt, _eps_loss(cfg, unet, text_encoder, tok, lat, specs, dev, n_full),
-                        steps=steps, lr=lr, warmup=warmup, seeds=(cfg.seed + 4, cfg.seed + 4), state={"ema": ema},
-                        after_step=lambda step: ema.step(unet.parameters()), on_checkpoint=snapshot)
+                            steps=steps, lr=lr, warmup=warmup, seeds=(cfg.seed + 4, cfg.seed + 4), state={"ema": ema},
+                            after_step=lambda step: ema.step(unet.parameters()), on_checkpoint=snapshot)
     ema.copy_to(unet.parameters())  # the shipped weights are the moving average
     unet.cpu().save_pretrained(out, safe_serialization=True)
     write_timing(cfg, name, elapsed())

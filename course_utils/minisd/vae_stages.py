@@ -87,7 +87,7 @@ def stage_vae(cfg: MiniSDConfig) -> Path:
         return _vae_loss(cfg, vae, x, gen, dev)
 
     gen, elapsed = train_loop(cfg, "vae", vae, opt, loss_fn, steps=cfg.vae_steps, lr=cfg.vae_lr,
-                          seeds=(cfg.seed + 2, cfg.seed))
+                              seeds=(cfg.seed + 2, cfg.seed))
     # Measure the latent scale: Stable Diffusion multiplies latents by 1/std so they have unit variance.
     with torch.no_grad():
         zs = torch.cat([vae.encode(batch_to_tensor(images[i:i + 256]).to(dev)).latent_dist.sample(gen)
@@ -145,7 +145,8 @@ def stage_vae_photos(cfg: MiniSDConfig) -> Path:
             part.requires_grad_(False)
     opt = torch.optim.AdamW([p for p in vae.parameters() if p.requires_grad], lr=cfg.vae_photo_lr, weight_decay=0.0)
     _, elapsed = train_loop(cfg, "vae_photos", vae, opt, _photo_loss(cfg, vae, dev, first, bank),
-                        steps=cfg.vae_photo_steps, lr=cfg.vae_photo_lr, warmup=50, seeds=(cfg.seed + 7, cfg.seed + 7))
+                            steps=cfg.vae_photo_steps, lr=cfg.vae_photo_lr, warmup=50,
+                            seeds=(cfg.seed + 7, cfg.seed + 7))
     # The latent scale is kept from the `vae` stage (measured there on the drawn cats), so that the
     # U-Net's latents keep their size; the next stage trains the U-Net in these latents.
     vae.cpu().save_pretrained(out, safe_serialization=True)

@@ -1,4 +1,4 @@
-"""The embedded model's training machinery (minisd/train.py): the loop every stage shares, and the U-Net's EMA."""
+"""The embedded model's training machinery (minisd/loop.py): the loop every stage shares, and the U-Net's EMA."""
 
 import numpy as np
 import pytest
@@ -40,7 +40,7 @@ def _run(work, steps: int = 60, stop_at: int | None = None):
     ck = T.load_ckpt(work / "toy.ckpt")
     first = [ck["step"] if ck else 0]
     T.train_loop(cfg, "toy", model, opt, loss_fn, steps=steps, lr=1e-2, warmup=10, seeds=(5, 6), state={"ema": ema},
-             after_step=after_step)
+                 after_step=after_step)
     return losses, [p.detach().clone() for p in model.parameters()], [p.clone() for p in ema.shadow_params]
 
 
@@ -94,8 +94,8 @@ def test_the_loop_leaves_the_model_in_eval_mode_and_returns_its_generator(tmp_pa
     model = torch.nn.Linear(2, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     gen, elapsed = T.train_loop(cfg, "tiny", model, opt,
-                            lambda rng, gen: model(torch.randn(3, 2, generator=gen)).pow(2).mean(),
-                            steps=3, lr=0.1, seeds=(0, 7))
+                                lambda rng, gen: model(torch.randn(3, 2, generator=gen)).pow(2).mean(),
+                                steps=3, lr=0.1, seeds=(0, 7))
     want = torch.Generator().manual_seed(7)
     for _ in range(3):
         torch.randn(3, 2, generator=want)

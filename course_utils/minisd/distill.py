@@ -38,6 +38,10 @@ from course_utils.diffusion import ddim_step, predict_x0, q_sample
 
 from . import data as D
 from .config import MiniSDConfig
+from .data_stages import load_data
+from .loop import autocast, train_device, train_loop, write_timing
+from .text_stages import load_tokenizer, tokenize
+from .unet_stages import build_scheduler, encode_all
 
 
 def lcm_scheduler(cfg: MiniSDConfig):
@@ -60,13 +64,11 @@ def _consistency_loss(cfg: MiniSDConfig, student, teacher, target, text_encoder,
                       dev):
     """The distillation's loss function: the student's jump to x0 from t_{n+k} against the target's from where
     one guided DDIM step of the teacher leads (pseudo-Huber distance, as in LCM, c = 0.001)."""
-    from . import train as T
-
-    abar = T.build_scheduler(cfg, "ddpm").alphas_cumprod.to(dev)
+    abar = build_scheduler(cfg, "ddpm").alphas_cumprod.to(dev)
     k = cfg.num_train_timesteps // cfg.lcm_grid
     grid = torch.arange(1, cfg.lcm_grid + 1, device=dev) * k - 1  # 19, 39, ..., 999 (LCMScheduler's grid)
     with torch.no_grad():
-        empty = text_encoder(T.tokenize(tok, [""]).to(dev)).last_hidden_state
+        empty = text_encoder(tokenize(tok, [""]).to(dev)).last_hidden_state
 
     def jump(x, eps, t):  # f(x, t) = c_skip·x + c_out·x̂₀, x̂₀ from the predicted noise
         c_skip, c_out = (v.view(-1, 1, 1, 1) for v in boundary_scalings(t))
@@ -76,10 +78,10 @@ def _consistency_loss(cfg: MiniSDConfig, student, teacher, target, text_encoder,
         cond, x0, noise, n = _lcm_batch(cfg, text_encoder, tok, lat, specs, dev, rng, gen)
         t_start, t_end = grid[n], grid[n - 1]
         x_start = q_sample(x0, t_start, noise, abar)  # chapter 2's closed-form noising
-        with T.autocast(cfg, dev):
+        with autocast(cfg, dev):
             eps = student(x_start, t_start, cond).sample.float()
         pred = jump(x_start, eps, t_start)  # the student's jump to x0 from t_{n+k}
-        with torch.no_grad(), T.autocast(cfg, dev):
+        with torch.no_grad(), autocast(cfg, dev):
             # one guided DDIM step of the teacher, t_{n+k} -> t_n
             both = teacher(torch.cat([x_start, x_start]), torch.cat([t_start, t_start]),
                            torch.cat([cond, empty.expand(len(x0), -1, -1)])).sample.float()
@@ -93,8 +95,6 @@ def _consistency_loss(cfg: MiniSDConfig, student, teacher, target, text_encoder,
 
 def _lcm_batch(cfg: MiniSDConfig, text_encoder, tok, lat: torch.Tensor, specs, dev, rng, gen):
     """Captions (a share of them another picture's), latents, noise and grid indices n for one step."""
-    from . import train as T
-
     idx = rng.integers(0, len(specs), cfg.lcm_batch)
     # a share of captions describe another picture: the teacher's path then leads from this noisy latent
     # to that caption, and the student learns to follow the words more than the noise it starts from
@@ -103,8 +103,8 @@ def _lcm_batch(cfg: MiniSDConfig, text_encoder, tok, lat: torch.Tensor, specs, d
         cap_idx = np.where(rng.random(len(idx)) < cfg.lcm_shuffle, rng.integers(0, len(specs), len(idx)), idx)
     caps = [D.caption(specs[i], rng, drop_p=cfg.caption_attr_drop, fur_drop_p=cfg.caption_fur_drop)
             for i in cap_idx]
-    with torch.no_grad(), T.autocast(cfg, dev):
-        cond = text_encoder(T.tokenize(tok, caps).to(dev)).last_hidden_state.float()
+    with torch.no_grad(), autocast(cfg, dev):
+        cond = text_encoder(tokenize(tok, caps).to(dev)).last_hidden_state.float()
     m, s = lat[idx, 0], lat[idx, 1]
     x0 = (m + s * torch.randn(m.shape, generator=gen)).to(dev)
     noise = torch.randn(x0.shape, generator=gen).to(dev)
@@ -117,23 +117,21 @@ def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
     from diffusers import UNet2DConditionModel
     from transformers import CLIPTextModel
 
-    from . import train as T
-
     if not cfg.lcm_steps:
         return None
     out = cfg.work_dir / "unet_lcm"
     if (out / "config.json").exists():
         return out
-    dev = T.train_device()
-    tok = T.load_tokenizer(cfg)
+    dev = train_device()
+    tok = load_tokenizer(cfg)
     text_encoder = CLIPTextModel.from_pretrained(cfg.work_dir / "clip").to(dev).eval()
-    images, specs = T.load_data(cfg)
+    images, specs = load_data(cfg)
     vae = None  # the teacher's training latents in the shipped autoencoder, encoded once and cached
     if not (cfg.work_dir / "latents_vae_photos.pt").exists():
         from diffusers import AutoencoderKL
 
         vae = AutoencoderKL.from_pretrained(cfg.work_dir / "vae_photos").to(dev).eval()
-    lat = T.encode_all(cfg, vae, images, dev, name="latents_vae_photos")
+    lat = encode_all(cfg, vae, images, dev, name="latents_vae_photos")
     teacher = UNet2DConditionModel.from_pretrained(cfg.work_dir / "unet").to(dev).eval().requires_grad_(False)
     student = copy.deepcopy(teacher).requires_grad_(True)
     target = copy.deepcopy(teacher)
@@ -145,8 +143,8 @@ def stage_unet_lcm(cfg: MiniSDConfig) -> Path | None:
 
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.lcm_lr, weight_decay=0.0)
     loss_fn = _consistency_loss(cfg, student, teacher, target, text_encoder, tok, lat, specs, dev)
-    _, elapsed = T.train_loop(cfg, "unet_lcm", student, opt, loss_fn, steps=cfg.lcm_steps, lr=cfg.lcm_lr, warmup=100,
-                          seeds=(cfg.seed + 21, cfg.seed + 21), state={"target": target}, after_step=target_step)
+    _, elapsed = train_loop(cfg, "unet_lcm", student, opt, loss_fn, steps=cfg.lcm_steps, lr=cfg.lcm_lr, warmup=100,
+                            seeds=(cfg.seed + 21, cfg.seed + 21), state={"target": target}, after_step=target_step)
     target.eval().cpu().save_pretrained(out, safe_serialization=True)
-    T.write_timing(cfg, "unet_lcm", elapsed())
+    write_timing(cfg, "unet_lcm", elapsed())
     return out

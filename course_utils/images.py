@@ -23,7 +23,6 @@ import os
 import warnings
 from collections.abc import Sequence
 from numbers import Integral
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,6 +32,7 @@ from . import checks, layout
 from .errors import CourseInputError
 from .image_files import capital, describe, from_pil, open_file, wrong_source_type
 from .image_pixels import ALPHA_MODES, from_array, to_rgb
+from .paths import ASSETS
 
 if TYPE_CHECKING:
     import torch
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 #: The course's photo of MAU (scikit-image's public-domain "chelsea"; see ``assets/CREDITS.md``).
-MAU_PATH = Path(__file__).resolve().parents[1] / "assets" / "mau.jpg"
+MAU_PATH = ASSETS / "mau.jpg"
 
 #: Environment variable that puts the learner's own cat in MAU's place.
 CAT_PHOTO_ENV = "COURSE_CAT_PHOTO"
@@ -496,3 +496,19 @@ def picture_list(frames, what: str) -> list[Image.Image]:
         else:
             raise CourseInputError(f"{what}: item {i} is a {type(f).__name__}, not a PIL image or a NumPy array.")
     return out
+
+
+def as_pil(picture, what: str = "picture") -> Image.Image:
+    """A PIL RGB image from a PIL image, a NumPy array or a [-1, 1] tensor; `what` names it in errors."""
+    import torch
+
+    if isinstance(picture, Image.Image):
+        return picture if picture.mode == "RGB" else picture.convert("RGB")
+    if isinstance(picture, torch.Tensor):
+        return to_pil(picture)
+    if isinstance(picture, np.ndarray):
+        return load_image(picture, min_size=1)
+    raise CourseInputError(
+        f"{what} must be a PIL image, a NumPy array or a torch tensor of shape (3, H, W) in [-1, 1], "
+        f"got a {type(picture).__name__}."
+    )

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+# found from this file, not course_utils.paths: this script runs before torch (which the package imports) is there
 REQUIREMENTS = Path(__file__).resolve().parent.parent / "requirements.txt"
 
 

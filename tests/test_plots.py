@@ -9,7 +9,7 @@ from PIL import Image
 
 from course_utils import plots
 from course_utils.errors import CourseInputError
-from course_utils.images import to_tensor
+from course_utils.images import to_pil, to_tensor
 from course_utils.schedules import NoiseSchedule
 
 
@@ -178,7 +178,7 @@ def test_decode_latents_matches_the_vae(tiny_pipe):
     assert len(pics) == 3 and pics[0].size == (16, 16)
     with torch.no_grad():
         ref = vae.decode(z / vae.config.scaling_factor).sample
-    assert np.array_equal(np.asarray(pics[2]), np.asarray(plots.to_pil(ref[2])))
+    assert np.array_equal(np.asarray(pics[2]), np.asarray(to_pil(ref[2])))
     assert len(plots.decode_latents(vae, z[0])) == 1
     with pytest.raises(CourseInputError, match="channels"):
         plots.decode_latents(vae, torch.zeros(1, 3, 8, 8))

@@ -12,9 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from ..paths import MODELS, REPO_ROOT
+
 MODEL_NAME = "minisd-cats"
-MODEL_DIR = REPO_ROOT / "assets" / "models" / MODEL_NAME
+MODEL_DIR = MODELS / MODEL_NAME
 
 
 @dataclass

@@ -130,8 +130,6 @@ def test_time_per_call_is_a_positive_median():
 
 def test_gpu_table_and_lower_bound():
     assert compute.GPUS["a100-80gb"].fp16_tflops == 312.0
-    # with the FP32 accumulation PyTorch uses, a GeForce card runs at half its FP16-accumulate rate
-    assert compute.GPUS["rtx4090"].fp16_tflops == 165.2 < compute.GPUS["a100-80gb"].fp16_tflops
     assert compute.lower_bound_seconds(312e12, "a100-80gb") == pytest.approx(1.0)
     with pytest.raises(CourseInputError, match="gpu"):
         compute.lower_bound_seconds(1e12, "voodoo3")

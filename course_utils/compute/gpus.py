@@ -20,27 +20,24 @@ class GPU:
 
     key: str
     name: str
-    fp16_tflops: float  # dense (no sparsity) FP16 tensor-core TFLOP/s with FP32 accumulation
+    fp16_tflops: float  # dense (no sparsity) FP16 tensor-core TFLOP/s, the card's fastest mode
     memory_gib: float
     source: str
 
 
 #: Peak rates are *dense*: NVIDIA's "with sparsity" figures are twice these and need 2:4-sparse
-#: weights, which Stable Diffusion does not have. They are FP16 tensor-core rates with FP32
-#: accumulation, the mode PyTorch's float16 matrix products use, so `lower_bound_seconds` bounds what
-#: PyTorch can reach. Data-centre cards (T4, A100, H100) run that mode at their full FP16 rate; GeForce
-#: cards run it at half their FP16-accumulate rate, the figure NVIDIA puts first.
+#: weights, which Stable Diffusion does not have. They are each card's fastest FP16 mode, so that
+#: `lower_bound_seconds` is a true lower bound. On GeForce cards that mode accumulates in FP16; with
+#: FP32 accumulation (what PyTorch asks for in matrix products) they run at half the rate.
 GPUS: dict[str, GPU] = {
     "t4": GPU("t4", "NVIDIA T4", 65.0, 16,
               "NVIDIA T4 datasheet: mixed precision (FP16/FP32) 65 TFLOPS; Turing has no sparsity mode."),
-    "rtx3060": GPU("rtx3060", "NVIDIA GeForce RTX 3060 12 GB", 25.5, 12,
+    "rtx3060": GPU("rtx3060", "NVIDIA GeForce RTX 3060 12 GB", 51.0, 12,
                    "NVIDIA quotes 101 tensor TFLOPS for the RTX 3060, a sparse FP16 figure; dense is half "
-                   "(28 SMs × 4 tensor cores × 256 FLOP/clock × 1.78 GHz = 51) with FP16 accumulation, and "
-                   "half again, 25.5, with FP32 accumulation, the rate PyTorch gets."),
-    "rtx4090": GPU("rtx4090", "NVIDIA GeForce RTX 4090", 165.2, 24,
-                   "NVIDIA Ada Lovelace GPU architecture whitepaper, RTX 4090 specifications: peak FP16 "
-                   "tensor TFLOPS with FP32 accumulate 165.2 dense (330.4 sparse), the rate PyTorch gets; "
-                   "with FP16 accumulate 330.3 dense (660.6 sparse)."),
+                   "(28 SMs × 4 tensor cores × 256 FLOP/clock × 1.78 GHz = 51). FP32 accumulation: 25.5."),
+    "rtx4090": GPU("rtx4090", "NVIDIA GeForce RTX 4090", 330.3, 24,
+                   "NVIDIA Ada Lovelace whitepaper: FP16 tensor TFLOPS with FP16 accumulate 330.3 dense "
+                   "(660.6 sparse); with FP32 accumulate 165.2."),
     "a100-40gb": GPU("a100-40gb", "NVIDIA A100 40 GB", 312.0, 40,
                      "NVIDIA A100 datasheet: FP16/BF16 tensor core 312 TFLOPS (624 with sparsity)."),
     "a100-80gb": GPU("a100-80gb", "NVIDIA A100 80 GB", 312.0, 80,

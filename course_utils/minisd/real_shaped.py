@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from ..models import EMBEDDED_DIR
+from ..models import EMBEDDED_DIR, quiet_libraries
 from ..paths import ASSETS
 
 CONFIGS = ASSETS / "configs" / "sd15"
@@ -36,6 +36,7 @@ def _config(name: str, **narrow) -> dict:
 
 def build(folder: str | Path, resolution: int = RESOLUTION, seed: int = 0) -> Path:
     """Write the model to `folder` (diffusers' layout, safetensors) and return the folder."""
+    quiet_libraries()
     from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
